@@ -1,0 +1,52 @@
+"""Shared facts for the testinfra checks: the stack's pinned data, read from the repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+STACK_DEFAULTS = ROOT / "roles" / "stack" / "defaults" / "main.yml"
+LOCAL_HOSTS = ROOT / "inventory" / "local" / "hosts.yml"
+
+
+def _render(value: Any, context: dict[str, Any], env: jinja2.Environment) -> Any:
+    """Render the plain `{{ var }}` templates of the stack defaults (no lookups needed here)."""
+    if isinstance(value, str):
+        while "{{" in value:
+            value = env.from_string(value).render(context)
+        return value
+    if isinstance(value, list):
+        return [_render(item, context, env) for item in value]
+    if isinstance(value, dict):
+        return {key: _render(item, context, env) for key, item in value.items()}
+    return value
+
+
+@pytest.fixture(scope="session")
+def stack_defaults() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(STACK_DEFAULTS.read_text())
+    data.pop("stack_artifact_cache_dir")  # a controller path built from lookups; not needed on nodes
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    return {key: _render(value, data, env) for key, value in data.items()}
+
+
+@pytest.fixture()
+def inventory(host: Any) -> dict[str, Any]:
+    return host.ansible.get_variables()
+
+
+@pytest.fixture()
+def artifacts(stack_defaults: dict[str, Any], inventory: dict[str, Any]) -> list[dict[str, str]]:
+    source = inventory.get("stack_artifact_source", stack_defaults["stack_artifact_source"])
+    return stack_defaults["stack_artifacts"][source]
+
+
+@pytest.fixture(scope="session")
+def node_addresses() -> dict[str, str]:
+    hosts = yaml.safe_load(LOCAL_HOSTS.read_text())["all"]["children"]["cluster"]["hosts"]
+    return {name: values["node_address"] for name, values in hosts.items()}

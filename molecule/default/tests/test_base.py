@@ -1,0 +1,95 @@
+"""The platform on every node: systemd, Java 11, pinned artifacts in their layout, SSH trust."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+# One file each artifact must provide in the layout, whatever its source.
+LAYOUT_MARKERS = {
+    "kafka": "libs/kafka_2.13-*.jar",
+    "hadoop": "share/hadoop/*/hadoop-hdfs-[0-9]*.jar share/hadoop/*/lib/hadoop-hdfs-[0-9]*.jar",
+    "spark": "jars/spark-core_2.12-*.jar",
+    "spark-kafka-connector": "jars/spark-sql-kafka-0-10_2.12-*.jar",
+}
+SERVICE_USERS = ["zookeeper", "kafka", "hdfs", "spark", "zootopia"]
+
+
+def test_systemd_is_running(host: Any) -> None:
+    state = host.run("systemctl is-system-running").stdout.strip()
+    failed = host.run("systemctl --failed --no-legend").stdout
+    assert state == "running", failed
+
+
+def test_java_11_is_the_default(host: Any) -> None:
+    result = host.run("java -version")
+    assert result.rc == 0
+    assert 'version "11.' in result.stderr
+
+
+def test_every_artifact_has_its_pinned_checksum(host: Any, stack_defaults: dict[str, Any],
+                                               artifacts: list[dict[str, str]]) -> None:
+    for artifact in artifacts:
+        algorithm, expected = artifact["checksum"].split(":")
+        path = f"{stack_defaults['stack_node_artifact_dir']}/{artifact['file']}"
+        result = host.run(f"{algorithm}sum {path}")
+        assert result.rc == 0, result.stderr
+        assert result.stdout.split()[0] == expected, path
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUT_MARKERS))
+def test_layout(host: Any, stack_defaults: dict[str, Any], artifacts: list[dict[str, str]], name: str) -> None:
+    artifact = next(a for a in artifacts if a["name"] == name)
+    link = host.file(f"{stack_defaults['stack_install_root']}/{name}")
+    assert link.is_symlink
+    assert link.linked_to.endswith("/" + artifact["dir"])
+    patterns = " ".join(f"{link.path}/{pattern}" for pattern in LAYOUT_MARKERS[name].split())
+    found = host.run(f"ls -d {patterns} 2>/dev/null")
+    assert found.stdout.strip(), f"{name} has none of {LAYOUT_MARKERS[name]}"
+
+
+def test_spark_launcher_runs(host: Any, stack_defaults: dict[str, Any]) -> None:
+    result = host.run(f"{stack_defaults['stack_install_root']}/spark/bin/spark-submit --version")
+    assert result.rc == 0, result.stderr
+    assert f"version {stack_defaults['stack_spark_version']}" in result.stderr
+
+
+def test_kafka_classes_load(host: Any, stack_defaults: dict[str, Any]) -> None:
+    libs = f"{stack_defaults['stack_install_root']}/kafka/libs/*"
+    result = host.run(f"java -cp '{libs}' kafka.Kafka --version")
+    assert result.rc == 0, result.stderr
+    assert stack_defaults["stack_kafka_version"] in result.stdout
+
+
+@pytest.mark.parametrize("user", SERVICE_USERS)
+def test_service_user(host: Any, user: str) -> None:
+    assert host.user(user).exists
+    assert host.group(user).exists
+
+
+def test_every_node_resolves_every_node(host: Any, node_addresses: dict[str, str]) -> None:
+    for node, address in node_addresses.items():
+        # A container also lists itself once more, by the runtime: the first answer counts.
+        first = host.run(f"getent hosts {node}").stdout.splitlines()[0]
+        assert first.split() == [address, node]
+
+
+def test_only_the_master_user_holds_the_trusted_key(host: Any, inventory: dict[str, Any]) -> None:
+    is_master = inventory["inventory_hostname"] in inventory["groups"]["master"]
+    with host.sudo():
+        key = host.file("/var/lib/zootopia/.ssh/id_ed25519")
+        assert key.exists == is_master
+        if is_master:
+            assert key.user == "zootopia"
+            assert key.mode == 0o600
+
+
+def test_master_user_reaches_every_node_without_password(host: Any, inventory: dict[str, Any]) -> None:
+    if inventory["inventory_hostname"] not in inventory["groups"]["master"]:
+        return  # the one-way trust is checked from the master; see the test above
+    for node in inventory["groups"]["cluster"]:
+        # BatchMode: no password, and no prompt for an unknown host key (they are pinned).
+        result = host.run(f"sudo -u zootopia ssh -o BatchMode=yes {node} hostname")
+        assert result.rc == 0, result.stderr
+        assert result.stdout.strip() == node
