@@ -57,6 +57,15 @@ def entries(mappings: list[tuple[Path, PurePosixPath]]) -> dict[PurePosixPath, P
 def write_tar(out: Path, mappings: list[tuple[Path, PurePosixPath]]) -> None:
     members = entries(mappings)
     partial = out.with_name(out.name + ".partial")
+    try:
+        _write_members(partial, members)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(out)
+
+
+def _write_members(partial: Path, members: dict[PurePosixPath, Path | None]) -> None:
     with tarfile.open(partial, "w", format=tarfile.GNU_FORMAT) as archive:
         for name in sorted(members, key=str):
             source = members[name]
@@ -67,7 +76,6 @@ def write_tar(out: Path, mappings: list[tuple[Path, PurePosixPath]]) -> None:
             executable = bool(source.stat().st_mode & 0o111)
             info = _info(name, directory=False, executable=executable, size=len(data))
             archive.addfile(info, io.BytesIO(data))
-    partial.replace(out)
 
 
 def main(argv: list[str] | None = None) -> int:
