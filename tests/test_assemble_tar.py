@@ -17,7 +17,8 @@ SCRIPT = Path(__file__).resolve().parents[1] / "roles" / "artifact_cache" / "fil
 
 def _load() -> ModuleType:
     spec = importlib.util.spec_from_file_location("assemble_tar", SCRIPT)
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -55,13 +56,21 @@ def test_layout_and_normalised_metadata(tmp_path: Path) -> None:
     assert assemble_tar.main(["--out", str(out), "--add", f"{source}:top/libs", "--add", f"{source}/sub:top/bin"]) == 0
     with tarfile.open(out) as archive:
         members = {m.name: m for m in archive.getmembers()}
-        assert sorted(members) == ["top", "top/bin", "top/bin/tool", "top/libs", "top/libs/a.jar",
-                                   "top/libs/sub", "top/libs/sub/tool"]
+        assert sorted(members) == [
+            "top",
+            "top/bin",
+            "top/bin/tool",
+            "top/libs",
+            "top/libs/a.jar",
+            "top/libs/sub",
+            "top/libs/sub/tool",
+        ]
         assert members["top/libs/a.jar"].mode == 0o644
         assert members["top/bin/tool"].mode == 0o755
         assert {(m.uid, m.gid, m.mtime, m.uname) for m in members.values()} == {(0, 0, 0, "")}
         extracted = archive.extractfile("top/libs/a.jar")
-        assert extracted is not None and extracted.read() == b"jar bytes"
+        assert extracted is not None
+        assert extracted.read() == b"jar bytes"
     assert not out.with_name("out.tar.partial").exists()
 
 

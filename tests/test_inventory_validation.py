@@ -30,7 +30,12 @@ def _run_base(tmp_path: Path, inventory: str) -> subprocess.CompletedProcess[str
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     return subprocess.run(
         [str(ANSIBLE_PLAYBOOK), "-i", str(hosts), "playbooks/base.yml"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -40,18 +45,24 @@ THREE = [("node0", "10.0.0.1"), ("node1", "10.0.0.2"), ("node2", "10.0.0.3")]
 @pytest.mark.parametrize(
     ("inventory", "message"),
     [
-        pytest.param(_inventory(THREE, []), "must name exactly one host of the group 'cluster'",
-                     id="missing-master"),
+        pytest.param(_inventory(THREE, []), "must name exactly one host of the group 'cluster'", id="missing-master"),
         pytest.param(_inventory(THREE, ["node0", "node1"]), "must name exactly one host", id="two-masters"),
-        pytest.param(_inventory(THREE, ["node9"]), "must name exactly one host of the group 'cluster'",
-                     id="master-outside-cluster"),
-        pytest.param(_inventory([*THREE[:2], ("node2", "10.0.0.2")], ["node0"]),
-                     "node_address must differ from node to node; given more than once: ['10.0.0.2']",
-                     id="shared-address"),
-        pytest.param(_inventory(THREE, ["node0"]).replace(", node_address: 10.0.0.3", ""),
-                     "missing required arguments: node_address", id="missing-address"),
-        pytest.param(_inventory([*THREE, ("node1", "10.0.0.4")], ["node0"]), "duplicate",
-                     id="duplicate-node-name"),
+        pytest.param(
+            _inventory(THREE, ["node9"]),
+            "must name exactly one host of the group 'cluster'",
+            id="master-outside-cluster",
+        ),
+        pytest.param(
+            _inventory([*THREE[:2], ("node2", "10.0.0.2")], ["node0"]),
+            "node_address must differ from node to node; given more than once: ['10.0.0.2']",
+            id="shared-address",
+        ),
+        pytest.param(
+            _inventory(THREE, ["node0"]).replace(", node_address: 10.0.0.3", ""),
+            "missing required arguments: node_address",
+            id="missing-address",
+        ),
+        pytest.param(_inventory([*THREE, ("node1", "10.0.0.4")], ["node0"]), "duplicate", id="duplicate-node-name"),
     ],
 )
 def test_wrong_inventory_fails_before_any_change(tmp_path: Path, inventory: str, message: str) -> None:

@@ -8,13 +8,14 @@ from typing import Any
 import jinja2
 import pytest
 import yaml
+from testinfra.host import Host
 
 ROOT = Path(__file__).resolve().parents[3]
 STACK_DEFAULTS = ROOT / "roles" / "stack" / "defaults" / "main.yml"
 LOCAL_HOSTS = ROOT / "inventory" / "local" / "hosts.yml"
 
 
-def _render(value: Any, context: dict[str, Any], env: jinja2.Environment) -> Any:
+def _render(value: object, context: dict[str, Any], env: jinja2.Environment) -> object:
     """Render the plain `{{ var }}` templates of the stack defaults (no lookups needed here)."""
     if isinstance(value, str):
         while "{{" in value:
@@ -35,15 +36,17 @@ def stack_defaults() -> dict[str, Any]:
     return {key: _render(value, data, env) for key, value in data.items()}
 
 
-@pytest.fixture()
-def inventory(host: Any) -> dict[str, Any]:
-    return host.ansible.get_variables()
+@pytest.fixture
+def inventory(host: Host) -> dict[str, Any]:
+    variables: dict[str, Any] = host.ansible.get_variables()
+    return variables
 
 
-@pytest.fixture()
+@pytest.fixture
 def artifacts(stack_defaults: dict[str, Any], inventory: dict[str, Any]) -> list[dict[str, str]]:
     source = inventory.get("stack_artifact_source", stack_defaults["stack_artifact_source"])
-    return stack_defaults["stack_artifacts"][source]
+    chosen: list[dict[str, str]] = stack_defaults["stack_artifacts"][source]
+    return chosen
 
 
 @pytest.fixture(scope="session")

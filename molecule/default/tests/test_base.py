@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from testinfra.host import Host
 
 # One file each artifact must provide in the layout, whatever its source.
 LAYOUT_MARKERS = {
@@ -16,20 +17,21 @@ LAYOUT_MARKERS = {
 SERVICE_USERS = ["zookeeper", "kafka", "hdfs", "spark", "zootopia"]
 
 
-def test_systemd_is_running(host: Any) -> None:
+def test_systemd_is_running(host: Host) -> None:
     state = host.run("systemctl is-system-running").stdout.strip()
     failed = host.run("systemctl --failed --no-legend").stdout
     assert state == "running", failed
 
 
-def test_java_11_is_the_default(host: Any) -> None:
+def test_java_11_is_the_default(host: Host) -> None:
     result = host.run("java -version")
     assert result.rc == 0
     assert 'version "11.' in result.stderr
 
 
-def test_every_artifact_has_its_pinned_checksum(host: Any, stack_defaults: dict[str, Any],
-                                               artifacts: list[dict[str, str]]) -> None:
+def test_every_artifact_has_its_pinned_checksum(
+    host: Host, stack_defaults: dict[str, Any], artifacts: list[dict[str, str]]
+) -> None:
     for artifact in artifacts:
         algorithm, expected = artifact["checksum"].split(":")
         path = f"{stack_defaults['stack_node_artifact_dir']}/{artifact['file']}"
@@ -39,7 +41,7 @@ def test_every_artifact_has_its_pinned_checksum(host: Any, stack_defaults: dict[
 
 
 @pytest.mark.parametrize("name", sorted(LAYOUT_MARKERS))
-def test_layout(host: Any, stack_defaults: dict[str, Any], artifacts: list[dict[str, str]], name: str) -> None:
+def test_layout(host: Host, stack_defaults: dict[str, Any], artifacts: list[dict[str, str]], name: str) -> None:
     artifact = next(a for a in artifacts if a["name"] == name)
     link = host.file(f"{stack_defaults['stack_install_root']}/{name}")
     assert link.is_symlink
@@ -49,13 +51,13 @@ def test_layout(host: Any, stack_defaults: dict[str, Any], artifacts: list[dict[
     assert found.stdout.strip(), f"{name} has none of {LAYOUT_MARKERS[name]}"
 
 
-def test_spark_launcher_runs(host: Any, stack_defaults: dict[str, Any]) -> None:
+def test_spark_launcher_runs(host: Host, stack_defaults: dict[str, Any]) -> None:
     result = host.run(f"{stack_defaults['stack_install_root']}/spark/bin/spark-submit --version")
     assert result.rc == 0, result.stderr
     assert f"version {stack_defaults['stack_spark_version']}" in result.stderr
 
 
-def test_kafka_classes_load(host: Any, stack_defaults: dict[str, Any]) -> None:
+def test_kafka_classes_load(host: Host, stack_defaults: dict[str, Any]) -> None:
     libs = f"{stack_defaults['stack_install_root']}/kafka/libs/*"
     result = host.run(f"java -cp '{libs}' kafka.Kafka --version")
     assert result.rc == 0, result.stderr
@@ -63,19 +65,19 @@ def test_kafka_classes_load(host: Any, stack_defaults: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("user", SERVICE_USERS)
-def test_service_user(host: Any, user: str) -> None:
+def test_service_user(host: Host, user: str) -> None:
     assert host.user(user).exists
     assert host.group(user).exists
 
 
-def test_every_node_resolves_every_node(host: Any, node_addresses: dict[str, str]) -> None:
+def test_every_node_resolves_every_node(host: Host, node_addresses: dict[str, str]) -> None:
     for node, address in node_addresses.items():
         # A container also lists itself once more, by the runtime: the first answer counts.
         first = host.run(f"getent hosts {node}").stdout.splitlines()[0]
         assert first.split() == [address, node]
 
 
-def test_only_the_master_user_holds_the_trusted_key(host: Any, inventory: dict[str, Any]) -> None:
+def test_only_the_master_user_holds_the_trusted_key(host: Host, inventory: dict[str, Any]) -> None:
     is_master = inventory["inventory_hostname"] in inventory["groups"]["master"]
     with host.sudo():
         key = host.file("/var/lib/zootopia/.ssh/id_ed25519")
@@ -85,7 +87,7 @@ def test_only_the_master_user_holds_the_trusted_key(host: Any, inventory: dict[s
             assert key.mode == 0o600
 
 
-def test_master_user_reaches_every_node_without_password(host: Any, inventory: dict[str, Any]) -> None:
+def test_master_user_reaches_every_node_without_password(host: Host, inventory: dict[str, Any]) -> None:
     if inventory["inventory_hostname"] not in inventory["groups"]["master"]:
         return  # the one-way trust is checked from the master; see the test above
     for node in inventory["groups"]["cluster"]:

@@ -1,0 +1,44 @@
+# The two commands of the README:
+#   make demo   the whole pipeline on the local three-node cluster
+#   make test   every check: lints, unit tests, the molecule scenario on three nodes
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+VENV := $(CURDIR)/.venv
+export PATH := $(VENV)/bin:$(PATH)
+PYTHON_SOURCES := roles/artifact_cache/files tests molecule/default/tests app
+
+.PHONY: demo test bootstrap cluster artifacts converge lint unit molecule down
+
+demo: bootstrap cluster converge
+
+test: bootstrap lint unit molecule
+
+bootstrap:
+	scripts/bootstrap-controller.sh
+
+cluster:
+	local-cluster/cluster up
+
+artifacts:
+	ansible-playbook playbooks/artifacts.yml
+
+converge:
+	ansible-playbook site.yml
+
+lint:
+	yamllint --strict .
+	ansible-lint
+	ruff check .
+	ruff format --check .
+	mypy $(PYTHON_SOURCES)
+
+unit:
+	pytest tests app/tests
+
+# Replaces any cluster of `make demo`: both use the nodes of inventory/local.
+molecule:
+	local-cluster/cluster engine
+	molecule test
+
+down:
+	local-cluster/cluster down

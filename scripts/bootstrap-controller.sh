@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what the controller needs on a fresh Debian/Ubuntu machine: the
+# Docker engine and debootstrap (local cluster), Maven (artifact cache), and
+# the Python tools in .venv. Safe to re-run: it only adds what is missing.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+venv=${ZOOTOPIA_VENV:-$root/.venv}
+
+missing=()
+command -v dockerd >/dev/null || missing+=(docker.io)
+command -v debootstrap >/dev/null || missing+=(debootstrap)
+command -v mvn >/dev/null || missing+=(maven)
+command -v ssh >/dev/null || missing+=(openssh-client)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+stamp=$venv/.installed
+if [ ! -f "$stamp" ] || [ "$root/requirements.txt" -nt "$stamp" ] || [ "$root/app/pyproject.toml" -nt "$stamp" ]; then
+  echo "bootstrap: installing the Python tools into $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --requirement "$root/requirements.txt" --editable "$root/app"
+  touch "$stamp"
+fi
