@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import pytest
+import testinfra
 import yaml
 from testinfra.host import Host
 
@@ -53,3 +55,16 @@ def artifacts(stack_defaults: dict[str, Any], inventory: dict[str, Any]) -> list
 def node_addresses() -> dict[str, str]:
     hosts = yaml.safe_load(LOCAL_HOSTS.read_text())["all"]["children"]["cluster"]["hosts"]
     return {name: values["node_address"] for name, values in hosts.items()}
+
+
+@pytest.fixture(scope="session")
+def node(request: pytest.FixtureRequest) -> Callable[[str], Host]:
+    """Another node of the same inventory, for checks that span nodes."""
+
+    def get(name: str) -> Host:
+        host: Host = testinfra.get_host(
+            f"ansible://{name}", connection="ansible", ansible_inventory=request.config.option.ansible_inventory
+        )
+        return host
+
+    return get

@@ -1,11 +1,14 @@
 """The cluster works as one, checked from the master: one ZooKeeper leader, three brokers,
-replicated topics, a record produced through node0 consumed from node2, and the master's
-passwordless SSH to every node."""
+replicated topics, a record produced through node0 consumed from node2, HDFS with three
+DataNodes and WebHDFS across nodes, Spark with every worker reading Kafka into Parquet on HDFS,
+and the master's passwordless SSH to every node."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
+from collections.abc import Callable
 
 import pytest
 from testinfra.host import Host
@@ -14,11 +17,17 @@ from testinfra.host import Host
 testinfra_hosts = ["ansible://master"]
 
 KAFKA_CLASSPATH = "/opt/zootopia/kafka/libs/*"
+WEBHDFS = "http://{namenode}:9870/webhdfs/v1"
 TOPICS = ["gbif", "obis", "idigbio"]
 
 
 def _bootstrap(node_addresses: dict[str, str], node: str) -> str:
     return f"{node_addresses[node]}:9092"
+
+
+def _produce(host: Host, node_addresses: dict[str, str], marker: str) -> None:
+    produced = host.run(f"python3 - {_bootstrap(node_addresses, 'node0')} {marker} <<'EOF'\n{PRODUCE}\nEOF")
+    assert produced.rc == 0, produced.stderr
 
 
 def test_ensemble_has_exactly_one_leader(host: Host, node_addresses: dict[str, str]) -> None:
@@ -77,15 +86,12 @@ for record in consumer:
 """
 
 
-def test_message_produced_on_node0_is_consumed_on_node2(host: Host, node_addresses: dict[str, str]) -> None:
+def test_message_produced_on_node0_is_consumed_on_node2(
+    host: Host, node: Callable[[str], Host], node_addresses: dict[str, str]
+) -> None:
     marker = uuid.uuid4().hex
-    produced = host.run(f"python3 - {_bootstrap(node_addresses, 'node0')} {marker} <<'EOF'\n{PRODUCE}\nEOF")
-    assert produced.rc == 0, produced.stderr
-    # The master's service user reaches node2 over the trusted SSH.
-    consumed = host.run(
-        f"sudo -u zootopia ssh -o BatchMode=yes node2 python3 - {_bootstrap(node_addresses, 'node2')} {marker}"
-        f" <<'EOF'\n{CONSUME}\nEOF"
-    )
+    _produce(host, node_addresses, marker)
+    consumed = node("node2").run(f"python3 - {_bootstrap(node_addresses, 'node2')} {marker} <<'EOF'\n{CONSUME}\nEOF")
     assert consumed.rc == 0, consumed.stderr
     assert consumed.stdout.strip() == "found"
 
@@ -96,3 +102,66 @@ def test_master_user_reaches_every_node_without_password(host: Host, node_addres
         result = host.run(f"sudo -u zootopia ssh -o BatchMode=yes {node} hostname")
         assert result.rc == 0, result.stderr
         assert result.stdout.strip() == node
+
+
+def test_hdfs_has_three_live_datanodes_and_is_healthy(host: Host) -> None:
+    report = host.run("sudo -u hdfs hdfs dfsadmin -report -live")
+    assert report.rc == 0, report.stderr
+    assert "Live datanodes (3)" in report.stdout
+    fsck = host.run("sudo -u hdfs hdfs fsck /")
+    assert fsck.rc == 0, fsck.stderr
+    assert "Status: HEALTHY" in fsck.stdout
+
+
+def test_file_written_over_webhdfs_from_node1_is_read_from_node2(
+    host: Host, node: Callable[[str], Host], node_addresses: dict[str, str]
+) -> None:
+    marker = uuid.uuid4().hex
+    url = WEBHDFS.format(namenode=node_addresses["node0"]) + f"/tmp/webhdfs-check/{marker}"
+    node1 = node("node1")
+    node1.run(f"echo {marker} > /tmp/{marker}")
+    written = node1.run(f"curl -sS -f -L -X PUT -T /tmp/{marker} '{url}?op=CREATE&user.name=zootopia'")
+    assert written.rc == 0, written.stderr
+    read = node("node2").run(f"curl -sS -f -L '{url}?op=OPEN&user.name=zootopia'")
+    assert read.rc == 0, read.stderr
+    assert read.stdout.strip() == marker
+    status = json.loads(host.run(f"curl -sS -f '{url}?op=GETFILESTATUS&user.name=zootopia'").stdout)
+    assert status["FileStatus"]["replication"] == 2
+    assert status["FileStatus"]["owner"] == "zootopia"
+
+
+def test_spark_master_reports_every_worker_alive(host: Host, node_addresses: dict[str, str]) -> None:
+    state = json.loads(host.run(f"curl -sS -f http://{node_addresses['node0']}:8080/json/").stdout)
+    alive = sorted(worker["host"] for worker in state["workers"] if worker["state"] == "ALIVE")
+    assert alive == sorted(node_addresses.values())
+
+
+SPARK_JOB = """
+import sys
+from pyspark.sql import SparkSession
+bootstrap, marker, out = sys.argv[1:4]
+spark = SparkSession.builder.appName("zootopia-check").getOrCreate()
+records = (spark.read.format("kafka").option("kafka.bootstrap.servers", bootstrap)
+           .option("subscribe", "obis").option("startingOffsets", "earliest").load()
+           .selectExpr("CAST(value AS STRING) AS value"))
+records.write.mode("overwrite").parquet(out)
+back = spark.read.parquet(out)
+print("MARKER_ROWS", back.filter(back.value == marker).count())
+spark.stop()
+"""
+
+
+def test_pyspark_job_reads_kafka_and_writes_parquet_to_hdfs(host: Host, node_addresses: dict[str, str]) -> None:
+    marker = uuid.uuid4().hex
+    _produce(host, node_addresses, marker)
+    out = f"/tmp/spark-check/{marker}"
+    host.run(f"cat > /tmp/spark-check.py <<'EOF'\n{SPARK_JOB}\nEOF")
+    submitted = host.run(
+        "sudo -u zootopia env SPARK_CONF_DIR=/etc/spark /opt/zootopia/spark/bin/spark-submit "
+        f"/tmp/spark-check.py {_bootstrap(node_addresses, 'node0')} {marker} {out}"
+    )
+    assert submitted.rc == 0, submitted.stderr[-3000:]
+    assert "MARKER_ROWS 1" in submitted.stdout
+    listing = host.run(f"sudo -u zootopia hdfs dfs -ls {out}")
+    assert listing.rc == 0, listing.stderr
+    assert ".parquet" in listing.stdout
