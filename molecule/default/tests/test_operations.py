@@ -1,0 +1,78 @@
+"""Operations on the running cluster, driven from the controller: a re-configured Kafka setting
+restarts only Kafka, broker after broker; a restarted node brings its units back by itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+INVENTORY = ROOT / "inventory" / "local"
+NODES = ["node0", "node1", "node2"]
+NODE_UNITS = {
+    "node0": ["zookeeper", "kafka", "hdfs-namenode", "hdfs-datanode", "spark-master", "spark-worker"],
+    "node1": ["zookeeper", "kafka", "hdfs-datanode", "spark-worker"],
+    "node2": ["zookeeper", "kafka", "hdfs-datanode", "spark-worker"],
+}
+
+
+def _on(node: str, command: str) -> str:
+    result = subprocess.run(["docker", "exec", node, "sh", "-c", command], capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def _timestamps(node: str, unit: str) -> tuple[int, int]:
+    """(last became active, last became inactive), on the kernel's monotonic clock shared by all nodes."""
+    shown = _on(node, f"systemctl show --property=ActiveEnterTimestampMonotonic,InactiveEnterTimestampMonotonic {unit}")
+    values = dict(line.split("=", 1) for line in shown.splitlines())
+    return int(values["ActiveEnterTimestampMonotonic"]), int(values["InactiveEnterTimestampMonotonic"])
+
+
+def _playbook(playbook: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    return subprocess.run(
+        ["ansible-playbook", "-i", str(INVENTORY), playbook, *extra],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
+def test_a_changed_kafka_setting_restarts_only_kafka_one_broker_at_a_time() -> None:
+    before = {(node, unit): _timestamps(node, unit) for node, units in NODE_UNITS.items() for unit in units}
+    changed = json.dumps({"kafka_server_config_extra": {"log.cleaner.threads": 2}})
+    try:
+        result = _playbook("playbooks/kafka.yml", "-e", changed)
+        assert result.returncode == 0, result.stdout[-3000:]
+        after = {key: _timestamps(*key) for key in before}
+    finally:
+        restored = _playbook("playbooks/kafka.yml")
+        assert restored.returncode == 0, restored.stdout[-3000:]
+    for node, unit in before:
+        if unit == "kafka":
+            assert after[node, unit][0] > before[node, unit][0], f"kafka on {node} was not restarted"
+        else:
+            assert after[node, unit] == before[node, unit], f"{unit} on {node} was restarted"
+    # Rolling: each broker went down only after the previous one was up again.
+    for previous, following in zip(NODES, NODES[1:]):
+        assert after[following, "kafka"][1] > after[previous, "kafka"][0], (
+            f"{following} stopped before {previous} was up"
+        )
+
+
+def test_a_restarted_node_brings_its_units_back_without_ansible() -> None:
+    subprocess.run(["docker", "restart", "node2"], check=True, capture_output=True)
+    deadline = time.monotonic() + 180
+    states: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        states = {unit: _on("node2", f"systemctl is-active {unit} || true") for unit in NODE_UNITS["node2"]}
+        if all(state == "active" for state in states.values()):
+            break
+        time.sleep(3)
+    assert all(state == "active" for state in states.values()), states
