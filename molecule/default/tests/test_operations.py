@@ -1,10 +1,12 @@
-"""Operations on the running cluster, driven from the controller: a re-configured Kafka setting
-restarts only Kafka, broker after broker; a restarted node brings its units back by itself."""
+"""Operations on the running cluster, driven from the controller as ops would: check mode changes
+nothing, status/stop/start/restart playbooks, topic reconciliation, a re-configured Kafka setting
+restarts only Kafka broker after broker, a restarted node brings its units back by itself."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -42,6 +44,81 @@ def _playbook(playbook: str, *extra: str) -> subprocess.CompletedProcess[str]:
         timeout=900,
         check=False,
     )
+
+
+def _kafka_topic_header(topic: str) -> str:
+    described = _on(
+        "node0",
+        "java -cp '/opt/zootopia/kafka/libs/*' kafka.admin.TopicCommand "
+        f"--bootstrap-server node0:9092 --describe --topic {topic}",
+    )
+    return described.splitlines()[0]
+
+
+def _assert_brokers_restarted_one_at_a_time(after: dict[tuple[str, str], tuple[int, int]]) -> None:
+    """Each broker went down only after the previous one was up again."""
+    for previous, following in zip(NODES, NODES[1:]):
+        assert after[following, "kafka"][1] > after[previous, "kafka"][0], (
+            f"{following} stopped before {previous} was up"
+        )
+
+
+def test_check_mode_on_the_converged_cluster_changes_nothing() -> None:
+    result = _playbook("site.yml", "--check", "--diff")
+    assert result.returncode == 0, result.stdout[-3000:]
+    recap = re.findall(r"^(node\d)\s+: ok=\d+\s+changed=(\d+)", result.stdout, re.MULTILINE)
+    assert sorted(recap) == [(node, "0") for node in NODES]
+
+
+def test_status_playbook_shows_every_unit_running_and_enabled() -> None:
+    result = _playbook("playbooks/status.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    for node, units in NODE_UNITS.items():
+        for unit in units:
+            assert re.search(rf"{node}\s+{unit}\s+running\s+enabled", result.stdout), f"{node} {unit}"
+
+
+def test_stop_and_start_playbooks() -> None:
+    stopped = _playbook("playbooks/stop.yml")
+    assert stopped.returncode == 0, stopped.stdout[-3000:]
+    for node, units in NODE_UNITS.items():
+        assert _on(node, f"systemctl is-active {' '.join(units)} || true").split() == ["inactive"] * len(units)
+    started = _playbook("playbooks/start.yml")
+    assert started.returncode == 0, started.stdout[-3000:]
+    for node, units in NODE_UNITS.items():
+        assert _on(node, f"systemctl is-active {' '.join(units)} || true").split() == ["active"] * len(units)
+
+
+def test_restart_playbook_restarts_the_brokers_one_at_a_time() -> None:
+    before = {(node, "kafka"): _timestamps(node, "kafka") for node in NODES}
+    result = _playbook("playbooks/restart.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    after = {key: _timestamps(*key) for key in before}
+    assert all(after[key][0] > before[key][0] for key in before)
+    _assert_brokers_restarted_one_at_a_time(after)
+
+
+def test_topics_follow_the_inventory_and_refuse_impossible_changes() -> None:
+    longer = json.dumps({"kafka_topics": [{"name": "gbif", "config": {"retention.ms": 60000}}]})
+    try:
+        applied = _playbook("playbooks/kafka_topics.yml", "-e", longer)
+        assert applied.returncode == 0, applied.stdout[-3000:]
+        assert "retention.ms=60000" in _kafka_topic_header("gbif")
+    finally:
+        restored = _playbook("playbooks/kafka_topics.yml")
+        assert restored.returncode == 0, restored.stdout[-3000:]
+    assert "retention.ms=120000" in _kafka_topic_header("gbif")
+    for change, reason in [
+        ({"partitions": 2}, "Kafka cannot remove partitions"),
+        ({"replication_factor": 2}, "reassignment"),
+    ]:
+        refused = _playbook(
+            "playbooks/kafka_topics.yml", "-e", json.dumps({"kafka_topics": [{"name": "obis", **change}]})
+        )
+        assert refused.returncode != 0
+        assert reason in refused.stdout
+    assert "ReplicationFactor: 3" in _kafka_topic_header("obis")
+    assert "PartitionCount: 3" in _kafka_topic_header("obis")
 
 
 def test_a_changed_kafka_setting_restarts_only_kafka_one_broker_at_a_time() -> None:
