@@ -27,7 +27,8 @@ def _inventory(nodes: list[tuple[str, str]], masters: list[str]) -> str:
 def _run_base(tmp_path: Path, inventory: str) -> subprocess.CompletedProcess[str]:
     hosts = tmp_path / "hosts.yml"
     hosts.write_text(inventory)
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    # Plain text to match against, even under molecule (which forces colour).
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     return subprocess.run(
         [str(ANSIBLE_PLAYBOOK), "-i", str(hosts), "playbooks/base.yml"],
         cwd=ROOT,

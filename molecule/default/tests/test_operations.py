@@ -34,7 +34,8 @@ def _timestamps(node: str, unit: str) -> tuple[int, int]:
 
 
 def _playbook(playbook: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    # Plain text to match against, even under molecule (which forces colour).
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     return subprocess.run(
         ["ansible-playbook", "-i", str(INVENTORY), playbook, *extra],
         cwd=ROOT,
