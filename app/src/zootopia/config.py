@@ -1,0 +1,135 @@
+"""Settings shared by every Zootopia process, read from one JSON file.
+
+Ansible renders the file from a dict (roles/zootopia); its path is
+$ZOOTOPIA_CONFIG, or /etc/zootopia/zootopia.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_PATH = Path("/etc/zootopia/zootopia.json")
+
+# The seeds Preston knows, and the topic each one streams to.
+SEED_TOPICS = {
+    "https://gbif.org": "gbif",
+    "https://obis.org": "obis",
+    "https://idigbio.org": "idigbio",
+}
+
+
+@dataclass(frozen=True)
+class Services:
+    """Base URLs of the aggregators' APIs (production: the real ones; tests: the mirror)."""
+
+    gbif: str = "https://api.gbif.org"
+    obis: str = "https://api.obis.org"
+    idigbio: str = "https://search.idigbio.org"
+    timeout_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    bootstrap_servers: list[str] = field(default_factory=lambda: ["localhost:9092"])
+    # Host suffix of a source URL -> topic; seeds and their API hosts are matched here.
+    topic_rules: dict[str, str] = field(
+        default_factory=lambda: {"gbif.org": "gbif", "obis.org": "obis", "idigbio.org": "idigbio"}
+    )
+    data_topics: list[str] = field(default_factory=lambda: ["gbif", "obis", "idigbio"])
+    reject_topic: str = "zootopia.rejects"
+    sources_topic: str = "zootopia.sources"
+    progress_topic: str = "zootopia.progress"
+    # Records per Kafka transaction: the unit of progress a restart resumes from.
+    transaction_records: int = 2000
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    dir: str = "/var/lib/zootopia/cache"
+    max_bytes: int = 2 * 1024**3
+
+
+@dataclass(frozen=True)
+class PrestonSettings:
+    jar: str = "/opt/zootopia/preston/preston.jar"
+    java: str = "java"
+    work_dir: str = "/var/lib/zootopia/preston"
+    # The seed's clean-cache step: keep only the newest archives.
+    keep_archives: int = 2
+
+
+@dataclass(frozen=True)
+class HdfsSettings:
+    url: str = "http://localhost:9870"
+    user: str = "zootopia"
+    root: str = "/zootopia"
+
+
+@dataclass(frozen=True)
+class ConsumerSettings:
+    trigger_seconds: int = 120
+    max_offsets_per_trigger: int = 0  # 0: no limit
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Stream nodes in round-robin order: the n-th source added runs on nodes[n % len(nodes)].
+    nodes: list[str] = field(default_factory=lambda: ["localhost"])
+    engine: str = "builtin"
+    services: Services = field(default_factory=Services)
+    kafka: KafkaSettings = field(default_factory=KafkaSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
+    preston: PrestonSettings = field(default_factory=PrestonSettings)
+    hdfs: HdfsSettings = field(default_factory=HdfsSettings)
+    consumer: ConsumerSettings = field(default_factory=ConsumerSettings)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Settings:
+        sections: dict[str, type[Any]] = {
+            "services": Services,
+            "kafka": KafkaSettings,
+            "cache": CacheSettings,
+            "preston": PrestonSettings,
+            "hdfs": HdfsSettings,
+            "consumer": ConsumerSettings,
+        }
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            section = sections.get(key)
+            if section is None:
+                values[key] = value
+                continue
+            extra = set(value) - {f.name for f in fields(section)}
+            if extra:
+                raise ValueError(f"unknown settings in {key}: {', '.join(sorted(extra))}")
+            values[key] = section(**value)
+        if values.get("engine", "builtin") not in ("builtin", "preston"):
+            raise ValueError(f"engine must be builtin or preston, not {values['engine']!r}")
+        return cls(**values)
+
+
+def load(path: Path | None = None) -> Settings:
+    """Settings from `path`, $ZOOTOPIA_CONFIG or the default file; defaults if none exists."""
+    if path is None:
+        path = Path(os.environ.get("ZOOTOPIA_CONFIG", DEFAULT_PATH))
+    if not path.exists():
+        return Settings()
+    return Settings.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def topic_for(source_url: str, settings: Settings) -> str | None:
+    """The topic a source streams to by the configured host rules, or None."""
+    host = (urlsplit(source_url).hostname or "").lower()
+    for suffix, topic in settings.kafka.topic_rules.items():
+        if host == suffix or host.endswith("." + suffix):
+            return topic
+    return None
