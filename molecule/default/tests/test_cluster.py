@@ -63,7 +63,7 @@ def test_topic_is_replicated_three_times_with_min_isr_two(
     header = result.stdout.splitlines()[0]
     assert "ReplicationFactor: 3" in header
     assert "min.insync.replicas=2" in header
-    assert "retention.ms=120000" in header
+    assert "retention.ms=86400000" in header
 
 
 PRODUCE = """

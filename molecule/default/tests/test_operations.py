@@ -108,7 +108,7 @@ def test_topics_follow_the_inventory_and_refuse_impossible_changes() -> None:
     finally:
         restored = _playbook("playbooks/kafka_topics.yml")
         assert restored.returncode == 0, restored.stdout[-3000:]
-    assert "retention.ms=120000" in _kafka_topic_header("gbif")
+    assert "retention.ms=86400000" in _kafka_topic_header("gbif")
     for change, reason in [
         ({"partitions": 2}, "Kafka cannot remove partitions"),
         ({"replication_factor": 2}, "reassignment"),
