@@ -74,6 +74,10 @@ class HdfsSettings:
 class ConsumerSettings:
     trigger_seconds: int = 120
     max_offsets_per_trigger: int = 0  # 0: no limit
+    spark_master: str = "spark://localhost:7077"
+    spark_home: str = "/opt/zootopia/spark"
+    # Passed as --conf to spark-submit (executor memory, cores, ...).
+    spark_conf: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ class Settings:
     # Stream nodes in round-robin order: the n-th source added runs on nodes[n % len(nodes)].
     nodes: list[str] = field(default_factory=lambda: ["localhost"])
     engine: str = "builtin"
+    # An exhausted stream crawls its source again after this long, sending only new rows.
+    recrawl_seconds: int = 86400
     services: Services = field(default_factory=Services)
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)

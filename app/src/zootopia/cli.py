@@ -1,0 +1,149 @@
+"""The `zootopia` command: streams, the stream and agent processes, the mirror, the consumer."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from importlib.util import find_spec
+
+from zootopia import config, registry
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.handler(args))
+    except registry.SourceError as error:
+        print(f"zootopia: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zootopia", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    streams = commands.add_parser("streams", help="the active sources").add_subparsers(dest="action", required=True)
+    add = streams.add_parser("add", help="stream a source (a seed, a registry or a DwC-A URL)")
+    add.add_argument("url")
+    add.add_argument("--topic", help="topic to stream to, when no rule matches the URL's host")
+    add.set_defaults(handler=_streams_add)
+    remove = streams.add_parser("remove", help="stop streaming a source")
+    remove.add_argument("url")
+    remove.set_defaults(handler=_streams_remove)
+    listing = streams.add_parser("list", help="the active sources, their node and progress")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_streams_list)
+    agent = streams.add_parser("agent", help="run this node's stream units (systemd service)")
+    agent.add_argument("--node", required=True)
+    agent.add_argument("--interval", type=float, default=5.0)
+    agent.set_defaults(handler=_streams_agent)
+
+    run_stream = commands.add_parser("stream", help="one stream (systemd instance)").add_subparsers(
+        dest="action", required=True
+    )
+    run = run_stream.add_parser("run", help="stream one registered source by id")
+    run.add_argument("id")
+    run.set_defaults(handler=_stream_run)
+
+    produce = commands.add_parser("produce", help="send json-stream lines from stdin as a source's stream")
+    produce.add_argument("--source", required=True, help="the source URL the lines come from (the Kafka key)")
+    produce.add_argument("--topic", required=True)
+    produce.set_defaults(handler=_produce)
+
+    mirror = commands.add_parser("mirror", help="the offline mirror of GBIF, OBIS and iDigBio").add_subparsers(
+        dest="action", required=True
+    )
+    serve = mirror.add_parser("serve", help="serve the recorded data under the aggregators' API paths")
+    from zootopia import mirror as mirror_module
+
+    mirror_module.add_arguments(serve)
+    serve.set_defaults(handler=mirror_module.run)
+
+    consumer = commands.add_parser("consumer", help="the Spark Structured Streaming job").add_subparsers(
+        dest="action", required=True
+    )
+    consumer.add_parser("run", help="spark-submit the job to the cluster (client mode)").set_defaults(
+        handler=_consumer_run
+    )
+    return parser
+
+
+def _streams_add(args: argparse.Namespace) -> int:
+    source = registry.add(config.load(), args.url, args.topic)
+    print(f"{source.url} -> topic {source.topic}, node {source.node} (id {source.id})")
+    return 0
+
+
+def _streams_remove(args: argparse.Namespace) -> int:
+    source = registry.remove(config.load(), args.url)
+    print(f"removed {source.url} (was on {source.node})")
+    return 0
+
+
+def _streams_list(args: argparse.Namespace) -> int:
+    from zootopia.kafka_io import read_compacted
+    from zootopia.progress import Progress
+
+    settings = config.load()
+    progress = {
+        key: Progress.from_json(value) for key, value in read_compacted(settings, settings.kafka.progress_topic).items()
+    }
+    rows = []
+    for source in registry.sources(settings):
+        state = progress.get(source.id) or Progress(source.id)
+        rows.append({**asdict(source), "state": state.state, "records": state.records, "rejects": state.rejects})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        counts = f"{row['records']} records\t{row['rejects']} rejects"
+        print(f"{row['url']}\t{row['topic']}\t{row['node']}\t{row['state']}\t{counts}")
+    return 0
+
+
+def _streams_agent(args: argparse.Namespace) -> int:
+    from zootopia import agent
+
+    agent.run(config.load(), args.node, args.interval)
+    return 0
+
+
+def _stream_run(args: argparse.Namespace) -> int:
+    from zootopia import runner
+
+    return runner.run_source(config.load(), args.id)
+
+
+def _produce(args: argparse.Namespace) -> int:
+    from zootopia import runner
+
+    settings = config.load()
+    if args.topic not in settings.kafka.data_topics:
+        raise registry.SourceError(f"unknown topic {args.topic!r}; the data topics are {settings.kafka.data_topics}")
+    outcome = runner.produce_lines(settings, registry.normalize(args.source), args.topic)
+    print(json.dumps(asdict(outcome)))
+    return 0
+
+
+def _consumer_run(args: argparse.Namespace) -> int:
+    settings = config.load().consumer
+    spec = find_spec("zootopia.consumer.job")
+    assert spec is not None
+    assert spec.origin is not None
+    command = [f"{settings.spark_home}/bin/spark-submit", "--master", settings.spark_master]
+    command += ["--deploy-mode", "client", "--name", "zootopia-consumer"]
+    # The driver runs this interpreter (the app's virtualenv); executors run only SQL functions.
+    for key, value in {"spark.pyspark.python": sys.executable, "spark.pyspark.driver.python": sys.executable}.items():
+        command += ["--conf", f"{key}={value}"]
+    for key, value in settings.spark_conf.items():
+        command += ["--conf", f"{key}={value}"]
+    command.append(spec.origin)
+    os.execv(command[0], command)
+    return 1  # not reached: execv replaces this process

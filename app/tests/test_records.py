@@ -1,0 +1,60 @@
+"""json-stream lines: both Preston spellings become the same Record; anything else is Malformed with a reason."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from zootopia.records import KINGDOM, Malformed, Position, Record, parse_stream_line, position_of
+
+HASH = "a" * 64
+CONTENT_ID = f"line:zip:hash://sha256/{HASH}!/occurrence.txt!/L12"
+
+
+def test_preston_035_line_round_trips() -> None:
+    line = json.dumps(
+        {KINGDOM: "Animalia", "contentId": CONTENT_ID, "rowType": "http://rs.tdwg.org/dwc/terms/Occurrence"}
+    )
+    record = parse_stream_line(line + "\n")
+    assert isinstance(record, Record)
+    assert record.fields == {KINGDOM: "Animalia"}
+    assert record.position == Position(HASH, "!/occurrence.txt", 12)
+    assert json.loads(record.to_json()) == json.loads(line)
+
+
+def test_preston_0310_names_are_read_as_contentid_and_rowtype() -> None:
+    line = json.dumps(
+        {
+            KINGDOM: "Plantae",
+            "http://www.w3.org/ns/prov#wasDerivedFrom": CONTENT_ID,
+            "http://www.w3.org/1999/02/22-rdf-syntax-ns#type": "http://rs.tdwg.org/dwc/terms/Event",
+        }
+    )
+    record = parse_stream_line(line.encode())
+    assert isinstance(record, Record)
+    assert record.content_id == CONTENT_ID
+    assert record.row_type == "http://rs.tdwg.org/dwc/terms/Event"
+    assert record.fields == {KINGDOM: "Plantae"}
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("{not json", "not JSON"),
+        ("[1, 2]", "not a JSON object"),
+        (json.dumps({KINGDOM: "Fungi"}), "no contentId"),
+        (json.dumps({"contentId": "urn:uuid:1"}), "names no line"),
+        (json.dumps({KINGDOM: 3, "contentId": CONTENT_ID}), "not a string"),
+        (b"\xff\xfe{", "not JSON"),
+    ],
+)
+def test_malformed_lines_say_why(line: str | bytes, reason: str) -> None:
+    result = parse_stream_line(line)
+    assert isinstance(result, Malformed)
+    assert reason in result.reason
+
+
+def test_position_of_a_json_page_item() -> None:
+    assert position_of(f"line:json:hash://sha256/{HASH}!/items!/L3") == Position(HASH, "!/items", 3)
+    assert position_of("hash://sha256/short!/L3") is None
