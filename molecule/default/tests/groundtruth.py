@@ -1,0 +1,109 @@
+"""Expected results, computed straight from the published files, independently of the app's code.
+
+Counting rules (the README's): kingdom stripped, matched case-insensitively to
+its canonical spelling, empty or missing is "unspecified"; a species is a
+stripped, non-empty scientificName, counted once per distinct string.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import xml.etree.ElementTree as ET
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DATA = Path(os.environ.get("ZOOTOPIA_DATA_DIR", Path(__file__).resolve().parents[4] / "shared/data/biodiversity"))
+CANONICAL = {
+    name.lower(): name
+    for name in ("Animalia", "Plantae", "Fungi", "Chromista", "Bacteria", "Archaea", "Protozoa", "Viruses")
+}
+DWC = "http://rs.tdwg.org/dwc/terms/"
+TEXT = "{http://rs.tdwg.org/dwc/text/}"
+
+
+def kingdom(value: object) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    return CANONICAL.get(text.lower(), text) if text else "unspecified"
+
+
+def species(value: object) -> str | None:
+    text = value.strip() if isinstance(value, str) else ""
+    return text or None
+
+
+@dataclass
+class Truth:
+    records: int = 0
+    kingdoms: Counter[str] = field(default_factory=Counter)
+    species: set[str] = field(default_factory=set)
+
+    def add(self, rows: Iterable[tuple[object, object]]) -> Truth:
+        for kingdom_value, name in rows:
+            self.records += 1
+            self.kingdoms[kingdom(kingdom_value)] += 1
+            found = species(name)
+            if found:
+                self.species.add(found)
+        return self
+
+
+def _archive_rows(path: Path) -> Iterator[tuple[object, object]]:
+    """(kingdom, scientificName) of every core row of a Darwin Core Archive, read by its meta.xml."""
+    with zipfile.ZipFile(path) as archive:
+        core = ET.fromstring(archive.read("meta.xml")).find(f"{TEXT}core")
+        assert core is not None
+        columns = {f.get("term"): int(f.get("index", "-1")) for f in core.iter(f"{TEXT}field")}
+        location = core.find(f"{TEXT}files/{TEXT}location")
+        assert location is not None
+        assert location.text
+        skip = int(core.get("ignoreHeaderLines", "0"))
+        text = archive.read(location.text).decode("utf-8")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    for line in lines[skip:]:
+        cells = line.rstrip("\r").split("\t")
+        yield tuple(  # type: ignore[misc]
+            cells[columns[term]] if columns.get(term, -1) in range(len(cells)) else None
+            for term in (DWC + "kingdom", DWC + "scientificName")
+        )
+
+
+def gbif() -> Truth:
+    truth = Truth()
+    for path in sorted((DATA / "gbif").glob("*.zip")):
+        truth.add(_archive_rows(path))
+    return truth
+
+
+def obis() -> Truth:
+    records: dict[str, dict[str, object]] = {}
+    with gzip.open(DATA / "obis/occurrence-mola-mola-10000.json.gz") as mola:
+        pages = [json.load(mola), json.loads((DATA / "obis/occurrence-unfiltered-100.json").read_text())]
+    for page in pages:
+        for record in page["results"]:
+            records.setdefault(record["id"], record)
+    return Truth().add((r.get("kingdom"), r.get("scientificName")) for r in records.values())
+
+
+def idigbio() -> Truth:
+    records: dict[str, dict[str, object]] = {}
+    for path in sorted((DATA / "idigbio/search-api-es-snapshots").glob("search-*.json")):
+        body = json.loads(path.read_text())
+        hits = body.get("response_snapshot", {}).get("hits", {}).get("hits", [])
+        for hit in hits:
+            data = hit.get("_source", {}).get("data")
+            if isinstance(data, dict):
+                records.setdefault(hit["_id"], data)
+    for item in json.loads((DATA / "idigbio/search-records-page.json").read_text())["items"]:
+        records.setdefault(item["uuid"], item["data"])
+    return Truth().add((r.get("dwc:kingdom"), r.get("dwc:scientificName")) for r in records.values())
+
+
+def by_seed() -> dict[str, Truth]:
+    return {"https://gbif.org": gbif(), "https://obis.org": obis(), "https://idigbio.org": idigbio()}

@@ -1,0 +1,208 @@
+"""The whole pipeline on the three nodes, against the mirror of the real data.
+
+The three seeds are added; while they stream, the consumer is killed and
+one Kafka broker stopped. Once the streams are exhausted, the windows on HDFS
+must equal ground truth computed from the files (groundtruth.py): records per
+source and per kingdom, unique species per source and overall.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import groundtruth
+import pytest
+
+SEEDS = ["https://gbif.org", "https://obis.org", "https://idigbio.org"]
+NODES = ["node0", "node1", "node2"]
+ZOOTOPIA = "runuser -u zootopia -- /opt/zootopia/app/venv/bin/zootopia"
+PYTHON = "runuser -u zootopia -- /opt/zootopia/app/venv/bin/python"
+
+READ_WINDOWS = """
+import json
+from hdfs import InsecureClient
+from zootopia import config
+settings = config.load()
+client = InsecureClient(settings.hdfs.url, user=settings.hdfs.user)
+root = settings.hdfs.root + "/windows"
+names = sorted(n for n in (client.list(root) if client.status(root, strict=False) else []) if n.endswith(".json"))
+docs = []
+for name in names:
+    with client.read(root + "/" + name) as reader:
+        docs.append(json.load(reader))
+print(json.dumps(docs))
+"""
+
+
+def on(node: str, command: str, check: bool = True) -> str:
+    result = subprocess.run(["docker", "exec", node, "sh", "-c", command], capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{node}: {command} -> {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result.stdout.strip()
+
+
+def wait_for(what: str, condition: Callable[[], bool], timeout: float, every: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(every)
+
+
+def streams() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = json.loads(on("node0", f"{ZOOTOPIA} streams list --json"))
+    return rows
+
+
+def windows() -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = json.loads(on("node0", f"{PYTHON} - <<'EOF'\n{READ_WINDOWS}\nEOF"))
+    return docs
+
+
+def unit_active(node: str, unit: str) -> bool:
+    return on(node, f"systemctl is-active {unit}", check=False) == "active"
+
+
+def totals(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per source: records and kingdoms summed over the windows, and the last cumulative species."""
+    result: dict[str, dict[str, Any]] = {}
+    for doc in docs:
+        for url, counts in doc["sources"].items():
+            entry = result.setdefault(url, {"records": 0, "kingdoms": Counter(), "species": 0})
+            entry["records"] += counts["records"]
+            entry["kingdoms"].update(counts["kingdoms"])
+            entry["species"] = counts["cumulative_species"]
+    return result
+
+
+@pytest.fixture(scope="module")
+def truth() -> dict[str, groundtruth.Truth]:
+    return groundtruth.by_seed()
+
+
+@pytest.fixture(scope="module")
+def streamed(truth: dict[str, groundtruth.Truth]) -> list[dict[str, Any]]:
+    """Add the seeds, disturb the cluster mid-stream, wait until every record is counted; the windows."""
+    for url in [row["url"] for row in streams()]:
+        on("node0", f"{ZOOTOPIA} streams remove {url}")
+    assert windows() == [], "the pipeline tests start from empty results"
+    for seed in SEEDS:
+        on("node0", f"{ZOOTOPIA} streams add {seed}")
+    wait_for("records flowing", lambda: sum(row["records"] for row in streams()) > 0, 300, every=1)
+    # Mid-stream: a broker goes away for a while and the consumer is killed.
+    on("node2", "systemctl stop kafka")
+    on("node0", "systemctl kill --signal=KILL zootopia-consumer")
+    time.sleep(15)
+    on("node2", "systemctl start kafka")
+    expected = sum(t.records for t in truth.values())
+    wait_for("streams exhausted", lambda: all(row["state"] == "done" for row in streams()), 900)
+    wait_for(
+        f"all {expected} records counted",
+        lambda: bool(windows()) and windows()[-1]["cumulative"]["records"] >= expected,
+        600,
+        every=10,
+    )
+    return windows()
+
+
+def test_sources_are_assigned_round_robin_and_run_on_their_node() -> None:
+    rows = streams()
+    assert [(row["url"], row["node"]) for row in rows] == list(zip(SEEDS, NODES))
+    for row in rows:
+        assert unit_active(row["node"], f"zootopia-stream@{row['id']}"), row
+
+
+def test_every_record_is_counted_exactly(streamed: list[dict[str, Any]], truth: dict[str, groundtruth.Truth]) -> None:
+    got = totals(streamed)
+    assert set(got) == set(SEEDS)
+    for seed, expected in truth.items():
+        assert got[seed]["records"] == expected.records, seed
+        assert dict(got[seed]["kingdoms"]) == dict(expected.kingdoms), seed
+        assert got[seed]["species"] == len(expected.species), seed
+    every_species = set().union(*(t.species for t in truth.values()))
+    assert streamed[-1]["cumulative"]["species"] == len(every_species)
+    assert streamed[-1]["cumulative"]["records"] == sum(t.records for t in truth.values())
+
+
+def test_window_ids_are_contiguous_from_one(streamed: list[dict[str, Any]]) -> None:
+    assert [doc["window"] for doc in streamed] == list(range(1, len(streamed) + 1))
+
+
+def test_stream_progress_matches_what_was_sent(
+    streamed: list[dict[str, Any]], truth: dict[str, groundtruth.Truth]
+) -> None:
+    by_url = {row["url"]: row for row in streams()}
+    for seed, expected in truth.items():
+        assert by_url[seed]["records"] == expected.records
+        assert by_url[seed]["rejects"] == 0
+
+
+def test_the_cache_stayed_within_its_bound(streamed: list[dict[str, Any]]) -> None:
+    settings = json.loads(on("node0", "cat /etc/zootopia/zootopia.json"))
+    for node in NODES:
+        used = int(on(node, f"du -sb {settings['cache']['dir']} | cut -f1"))
+        assert used <= settings["cache"]["max_bytes"], node
+
+
+def test_a_restarted_exhausted_stream_sends_nothing_again(streamed: list[dict[str, Any]]) -> None:
+    row = next(row for row in streams() if row["url"] == "https://idigbio.org")
+    on(row["node"], f"systemctl restart zootopia-stream@{row['id']}")
+    time.sleep(10)
+    assert unit_active(row["node"], f"zootopia-stream@{row['id']}")
+    again = next(r for r in streams() if r["url"] == row["url"])
+    assert (again["records"], again["state"]) == (row["records"], "done")
+
+
+def test_a_thousand_malformed_lines_are_counted_and_the_stream_goes_on(
+    streamed: list[dict[str, Any]], truth: dict[str, groundtruth.Truth]
+) -> None:
+    good = [
+        json.dumps(
+            {
+                groundtruth.DWC + "kingdom": "Fungi",
+                groundtruth.DWC + "scientificName": f"Zootopia testus {n}",
+                "contentId": f"line:zip:hash://sha256/{'f' * 64}!/occurrence.txt!/L{n + 2}",
+                "rowType": groundtruth.DWC + "Occurrence",
+            }
+        )
+        for n in range(10)
+    ]
+    bad = [f"{{not json {n}" for n in range(500)] + [json.dumps({"no": "contentId", "n": n}) for n in range(500)]
+    lines = bad[:500] + good + bad[500:]
+    feed = "\n".join(lines).replace("'", "'\\''")
+    outcome = json.loads(
+        on("node1", f"printf '%s\\n' '{feed}' | {ZOOTOPIA} produce --source http://feed.test/malformed --topic gbif")
+    )
+    assert (outcome["sent"], outcome["rejected"]) == (10, 1000)
+    before = streamed[-1]["cumulative"]["records"]
+    wait_for("the 10 good records counted", lambda: windows()[-1]["cumulative"]["records"] == before + 10, 300)
+    last = windows()[-1]
+    assert last["sources"]["http://feed.test/malformed"]["kingdoms"] == {"Fungi": 10}
+
+
+def test_values_that_are_not_records_are_counted_as_rejects_by_the_consumer(streamed: list[dict[str, Any]]) -> None:
+    before = windows()[-1]["cumulative"]["rejects"]
+    send = (
+        "from kafka import KafkaProducer; p = KafkaProducer(bootstrap_servers='localhost:9092', acks='all');"
+        "[p.send('obis', key=b'http://feed.test/garbage', value=b'garbage %d' % n) for n in range(7)]; p.flush()"
+    )
+    on("node2", f'/usr/bin/python3 -c "{send}"')
+    wait_for("7 rejects counted", lambda: windows()[-1]["cumulative"]["rejects"] == before + 7, 300)
+
+
+def test_a_removed_source_stops_on_its_node_and_the_rest_survive_a_node_restart() -> None:
+    rows = {row["url"]: row for row in streams()}
+    on("node0", f"{ZOOTOPIA} streams remove https://idigbio.org")
+    idigbio = rows["https://idigbio.org"]
+    wait_for(
+        "the idigbio stream stopped", lambda: not unit_active(idigbio["node"], f"zootopia-stream@{idigbio['id']}"), 60
+    )
+    subprocess.run(["docker", "restart", "node1"], check=True, capture_output=True)
+    obis = rows["https://obis.org"]
+    wait_for("the obis stream back on node1", lambda: unit_active("node1", f"zootopia-stream@{obis['id']}"), 300)
+    assert [row["url"] for row in streams()] == ["https://gbif.org", "https://obis.org"]
