@@ -1,0 +1,113 @@
+"""Producer throughput on the cluster: Zootopia's stream path next to Kafka's ProducerPerformance.
+
+Run on a cluster node with the app's virtualenv. Every figure comes from the
+same run, against the same brokers, with acks=all on a topic of replication
+factor 3, and the same record size (the mean size of the real records used).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import subprocess
+import time
+import uuid
+from dataclasses import replace
+from itertools import cycle, islice
+from pathlib import Path
+
+from kafka.admin import KafkaAdminClient, NewTopic
+
+from zootopia import config, stream
+from zootopia.kafka_io import producer
+from zootopia.progress import Progress
+from zootopia.readers import read_dwca
+from zootopia.records import Position, Record
+from zootopia.registry import Source
+
+TOPIC = "zootopia.bench"
+
+
+def real_records(archive: Path, count: int) -> list[Record]:
+    """`count` records made from the archive's rows, repeated with distinct positions when needed."""
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    rows = [item for item in read_dwca(archive, digest) if isinstance(item, Record)]
+    records = []
+    for n, row in enumerate(islice(cycle(rows), count)):
+        position = Position(digest, f"!/bench{n // len(rows)}", row.position.line)
+        records.append(replace(row, position=position))
+    return records
+
+
+def fresh_topic(settings: config.Settings) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
+    try:
+        if TOPIC in admin.list_topics():
+            admin.delete_topics([TOPIC])
+            time.sleep(5)
+        admin.create_topics([NewTopic(TOPIC, 3, 3, topic_configs={"min.insync.replicas": "2"})])
+        time.sleep(3)
+    finally:
+        admin.close()
+
+
+def zootopia_stream(settings: config.Settings, records: list[Record]) -> float:
+    """Records/s through stream.run: transactional, progress committed every few thousand records."""
+    source = Source(id=uuid.uuid4().hex[:16], url="bench://zootopia", topic=TOPIC, node="", seq=-1, added_at="")
+    outcome = stream.run(settings, source, records, Progress(source.id))
+    assert outcome.sent == len(records), outcome
+    return outcome.sent / outcome.seconds
+
+
+def plain_producer(settings: config.Settings, records: list[Record]) -> float:
+    """Records/s of kafka-python alone with the same settings, no transactions: the client's ceiling."""
+    client = producer(settings)
+    values = [record.to_json() for record in records]
+    started = time.monotonic()
+    for value in values:
+        client.send(TOPIC, key=b"bench://plain", value=value)
+    client.flush()
+    seconds = time.monotonic() - started
+    client.close()
+    return len(values) / seconds
+
+
+def producer_performance(settings: config.Settings, count: int, size: int, kafka_home: str) -> dict[str, float]:
+    """Kafka's own ProducerPerformance with the same count, size and acks."""
+    command = [
+        "java", "-Xmx512m", "-cp", f"{kafka_home}/libs/*", "org.apache.kafka.tools.ProducerPerformance",
+        "--topic", TOPIC, "--num-records", str(count), "--record-size", str(size), "--throughput", "-1",
+        "--producer-props", f"bootstrap.servers={','.join(settings.kafka.bootstrap_servers)}", "acks=all",
+    ]  # fmt: skip
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    summary = output.strip().splitlines()[-1]
+    match = re.search(r"([0-9.]+) records/sec \(([0-9.]+) MB/sec\), ([0-9.]+) ms avg latency", summary)
+    assert match, output
+    return {"records_per_s": float(match[1]), "mb_per_s": float(match[2]), "avg_latency_ms": float(match[3])}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--archive", type=Path, required=True, help="a Darwin Core Archive whose rows are sent")
+    parser.add_argument("--records", type=int, default=20_000)
+    parser.add_argument("--kafka-home", default="/opt/zootopia/kafka")
+    args = parser.parse_args()
+    settings = config.load()
+    records = real_records(args.archive, args.records)
+    size = round(sum(len(record.to_json()) for record in records) / len(records))
+    fresh_topic(settings)
+    figures = {
+        "records": len(records),
+        "record_bytes": size,
+        "zootopia_stream_records_per_s": round(zootopia_stream(settings, records)),
+        "kafka_python_plain_records_per_s": round(plain_producer(settings, records)),
+        "kafka_producer_performance": producer_performance(settings, len(records), size, args.kafka_home),
+    }
+    print(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
