@@ -1,0 +1,73 @@
+"""The built-in stream engine: what `preston track --seed URL | preston json-stream` does, in Python.
+
+A seed is crawled into resources; each is downloaded into the content cache,
+kept pinned while its rows are read, and streamed row by row, then closed by a
+ResourceDone. A resource that cannot be downloaded or read becomes one
+Malformed (position None) and the stream goes on with the next. A registry
+that cannot be read raises crawl.CrawlError: the seed's stream is incomplete,
+and the caller decides when to try again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import requests
+
+from zootopia import crawl, readers
+from zootopia.cache import CacheError, ContentCache
+from zootopia.config import Settings
+from zootopia.records import Malformed, Record, ResourceDone, StreamItem
+
+
+@dataclass
+class EngineStats:
+    resources: int = 0
+    failed_resources: int = 0
+    records: int = 0
+    malformed: int = 0
+    bytes: int = 0
+
+
+def builtin_stream(
+    source_url: str,
+    settings: Settings,
+    cache: ContentCache,
+    session: requests.Session,
+    stats: EngineStats | None = None,
+) -> Iterator[StreamItem]:
+    """Every row of every resource `source_url` names, resource after resource."""
+    stats = stats if stats is not None else EngineStats()
+    for resource in crawl.resolve(source_url, settings.services, session):
+        yield from _resource_rows(resource, settings, cache, session, stats)
+
+
+def _resource_rows(
+    resource: crawl.Resource,
+    settings: Settings,
+    cache: ContentCache,
+    session: requests.Session,
+    stats: EngineStats,
+) -> Iterator[StreamItem]:
+    stats.resources += 1
+    if resource.failure is not None:
+        stats.failed_resources += 1
+        yield Malformed(resource.url, resource.failure, None)
+        return
+    read = readers.read_dwca if resource.kind == "dwca" else readers.read_idigbio_page
+    try:
+        with cache.fetching(resource.url, session, settings.services.timeout_seconds) as cached:
+            stats.bytes += cached.size
+            for item in read(cached.path, cached.sha256):
+                if isinstance(item, Record):
+                    stats.records += 1
+                else:
+                    stats.malformed += 1
+                yield item
+            sha256 = cached.sha256
+    except (CacheError, readers.ArchiveError) as error:
+        stats.failed_resources += 1
+        yield Malformed(resource.url, f"{resource.kind} resource unreadable: {error}", None)
+        return
+    yield ResourceDone(sha256)

@@ -1,0 +1,231 @@
+"""Rows of a cached resource as Records, and the rows that cannot be records as Malformed.
+
+Darwin Core Archives: python-dwca-reader reads meta.xml (core file, encoding,
+separators, header lines, term of each column, defaults); the core file is then
+read here line by line, because the library's row iterator stops at the first
+row it cannot map, and a bad row must only set that row aside. iDigBio records
+pages: one record per item, `dwc:` and `dcterms:` keys as term URIs.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO, Union
+
+from dwca.descriptors import DataFileDescriptor
+from dwca.exceptions import InvalidArchive
+from dwca.read import DwCAReader
+
+from zootopia.records import DWC, OCCURRENCE, Malformed, Position, Record
+
+Row = Union[Record, Malformed]
+
+DCTERMS = "http://purl.org/dc/terms/"
+_IDIGBIO_PREFIXES = {"dwc": DWC, "dcterms": DCTERMS}
+_CHUNK = 1024 * 1024
+
+
+class ArchiveError(Exception):
+    """The resource as a whole cannot be read (not an archive, no core file, not JSON ...)."""
+
+
+def read_dwca(path: Path, sha256: str) -> Iterator[Row]:
+    """Every core row of the Darwin Core Archive at `path` (a zip or tar file whose sha256 is `sha256`)."""
+    with tempfile.TemporaryDirectory(prefix="zootopia-dwca-") as work:
+        content = _extract(path, Path(work))
+        try:
+            reader = DwCAReader(str(content), skip_metadata=True)
+        except Exception as error:  # whatever the library trips on, the archive is unusable
+            raise ArchiveError(f"not a readable Darwin Core Archive: {type(error).__name__}: {error}") from error
+        with reader:
+            descriptor = reader.core_file.file_descriptor
+            data_file = content / descriptor.file_location
+            if not data_file.is_file():
+                raise ArchiveError(f"the core file {descriptor.file_location} is not in the archive")
+            yield from _core_rows(data_file, descriptor, sha256)
+
+
+def read_idigbio_page(path: Path, sha256: str) -> Iterator[Row]:
+    """Every item of a saved iDigBio /v2/search/records page."""
+    try:
+        page = json.loads(path.read_bytes())
+    except (OSError, ValueError) as error:
+        raise ArchiveError(f"not a JSON records page: {error}") from error
+    items = page.get("items") if isinstance(page, dict) else None
+    if not isinstance(items, list):
+        raise ArchiveError("the records page has no 'items' list")
+    for number, item in enumerate(items, start=1):
+        position = Position(sha256, "!/items", number)
+        data = item.get("data") if isinstance(item, dict) else None
+        if not isinstance(data, dict):
+            yield Malformed(json.dumps(item, ensure_ascii=False), "item has no 'data' object", position)
+            continue
+        content_id = f"line:json:hash://sha256/{sha256}!/items!/L{number}"
+        yield Record(idigbio_fields(data), content_id, OCCURRENCE, position)
+
+
+def idigbio_fields(data: dict[str, Any]) -> dict[str, str]:
+    """`dwc:x` and `dcterms:x` as term URIs; other keys, lists and objects are left out."""
+    fields = {}
+    for key, value in data.items():
+        prefix, _, name = key.partition(":")
+        namespace = _IDIGBIO_PREFIXES.get(prefix)
+        if namespace is None or not name or isinstance(value, (list, dict)) or value is None:
+            continue
+        fields[namespace + name] = value if isinstance(value, str) else json.dumps(value)
+    return fields
+
+
+def _extract(path: Path, work: Path) -> Path:
+    """Unpack the archive into `work`; the directory holding meta.xml (or the data file)."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                archive.extractall(work)
+        elif tarfile.is_tarfile(path):
+            with tarfile.open(path) as archive:
+                # Only plain files and directories inside `work` (no links, no absolute paths).
+                if hasattr(tarfile, "data_filter"):
+                    archive.extractall(work, filter="data")
+                else:
+                    archive.extractall(work, members=_safe_members(archive))
+        else:
+            raise ArchiveError("neither a zip nor a tar file")
+    except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
+        raise ArchiveError(f"cannot unpack the archive: {error}") from error
+    entries = list(work.iterdir())
+    # Archives zipped with their folder: the content is one level down.
+    if len(entries) == 1 and entries[0].is_dir():
+        return entries[0]
+    return work
+
+
+def _safe_members(archive: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
+    for member in archive.getmembers():
+        name = Path(member.name)
+        if (member.isfile() or member.isdir()) and not name.is_absolute() and ".." not in name.parts:
+            yield member
+
+
+def _core_rows(data_file: Path, descriptor: DataFileDescriptor, sha256: str) -> Iterator[Row]:
+    encoding = descriptor.file_encoding or "utf-8"
+    try:
+        codecs.lookup(encoding)
+    except LookupError as error:
+        raise ArchiveError(f"the core file declares an unknown encoding {encoding!r}") from error
+    member = "!/" + descriptor.file_location
+    prefix = f"line:zip:hash://sha256/{sha256}{member}!/L"
+    row_type = descriptor.type or OCCURRENCE
+    plan = descriptor.field_plan
+    headers = descriptor.lines_to_ignore
+    header_columns = 0
+    lines = _lines(data_file, encoding, descriptor.lines_terminated_by or "\n")
+    for index, (first_line, text, fields, problem) in enumerate(_split(lines, descriptor)):
+        if index < headers:
+            # The first header line tells how many columns every row must have.
+            header_columns = header_columns or len(fields)
+            continue
+        if problem is None and fields == [""]:
+            continue  # a blank line is no row
+        position = Position(sha256, member, first_line)
+        if problem is None and header_columns and len(fields) != header_columns:
+            problem = f"{len(fields)} columns where the header has {header_columns}"
+        if problem is None and len(fields) < plan.required_columns:
+            problem = f"{len(fields)} columns where meta.xml maps {plan.required_columns}"
+        if problem is not None:
+            yield Malformed(text, problem, position)
+            continue
+        try:
+            data = plan.build_data(fields)
+        except InvalidArchive as error:
+            yield Malformed(text, str(error), position)
+            continue
+        yield Record(data, prefix + str(first_line), row_type, position)
+
+
+# (line number, text, decoding problem or None) of each physical line.
+Line = tuple[int, str, Union[str, None]]
+# (first line number, raw text, fields, problem or None) of each row.
+SplitRow = tuple[int, str, list[str], Union[str, None]]
+
+
+def _lines(data_file: Path, encoding: str, terminator: str) -> Iterator[Line]:
+    """Physical lines without their terminator; a line that does not decode says why."""
+    if "\n".encode(encoding) != b"\n":
+        # Not ASCII-compatible (UTF-16 ...): bytes cannot be split before decoding.
+        with data_file.open(encoding=encoding, errors="replace", newline=terminator) as text:
+            for number, decoded in enumerate(text, start=1):
+                yield number, _strip(decoded, terminator), None
+        return
+    with data_file.open("rb") as raw:
+        for number, line in enumerate(_raw_lines(raw, terminator.encode(encoding)), start=1):
+            try:
+                yield number, line.decode(encoding), None
+            except UnicodeDecodeError as error:
+                bad = line[error.start : error.start + 4]
+                problem = f"not valid {encoding} at byte {error.start + 1} of the line ({bad!r})"
+                yield number, line.decode(encoding, errors="replace"), problem
+
+
+def _raw_lines(raw: BinaryIO, terminator: bytes) -> Iterator[bytes]:
+    if terminator in (b"\n", b"\r\n"):
+        for line in raw:
+            yield line.rstrip(b"\n").rstrip(b"\r")
+        return
+    pending = b""
+    for chunk in iter(lambda: raw.read(_CHUNK), b""):
+        pending += chunk
+        *complete, pending = pending.split(terminator)
+        yield from complete
+    if pending:
+        yield pending
+
+
+def _strip(line: str, terminator: str) -> str:
+    return line[: -len(terminator)] if line.endswith(terminator) else line.rstrip("\r\n")
+
+
+def _split(lines: Iterator[Line], descriptor: DataFileDescriptor) -> Iterator[SplitRow]:
+    separator = descriptor.fields_terminated_by
+    quote = descriptor.fields_enclosed_by
+    if not quote:
+        for number, text, problem in lines:
+            yield number, text, text.split(separator), problem
+        return
+    yield from _split_quoted(lines, separator, quote)
+
+
+def _split_quoted(lines: Iterator[Line], separator: str, quote: str) -> Iterator[SplitRow]:
+    """Rows of a file whose fields may be enclosed, so that one row may span lines."""
+    consumed: list[Line] = []
+
+    def feed() -> Iterable[str]:
+        for line in lines:
+            consumed.append(line)
+            yield line[1] + "\n"
+
+    reader = csv.reader(feed(), delimiter=separator, quotechar=quote, strict=False)
+    while True:
+        problem: str | None = None
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            fields, problem = [], f"cannot be split: {error}"
+        if not consumed:
+            return
+        number = consumed[0][0]
+        text = "\n".join(line[1] for line in consumed)
+        problem = problem or next((line[2] for line in consumed if line[2] is not None), None)
+        consumed.clear()
+        if not fields and problem is None:
+            fields = [""]  # csv yields [] for a blank line
+        yield number, text, fields, problem
