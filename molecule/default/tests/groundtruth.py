@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 DATA = Path(os.environ.get("ZOOTOPIA_DATA_DIR", Path(__file__).resolve().parents[4] / "shared/data/biodiversity"))
 CANONICAL = {
@@ -92,17 +93,21 @@ def obis() -> Truth:
 
 
 def idigbio() -> Truth:
-    records: dict[str, dict[str, object]] = {}
-    for path in sorted((DATA / "idigbio/search-api-es-snapshots").glob("search-*.json")):
-        body = json.loads(path.read_text())
-        hits = body.get("response_snapshot", {}).get("hits", {}).get("hits", [])
-        for hit in hits:
-            data = hit.get("_source", {}).get("data")
-            if isinstance(data, dict):
-                records.setdefault(hit["_id"], data)
+    """Records a recordset query can reach: the fullest recorded copy of each uuid that names its recordset."""
+    copies: dict[str, list[dict[str, Any]]] = {}
     for item in json.loads((DATA / "idigbio/search-records-page.json").read_text())["items"]:
-        records.setdefault(item["uuid"], item["data"])
-    return Truth().add((r.get("dwc:kingdom"), r.get("dwc:scientificName")) for r in records.values())
+        copies.setdefault(item["uuid"], []).append({"data": item["data"], **item["indexTerms"]})
+    for path in sorted((DATA / "idigbio/search-api-es-snapshots").glob("*.json")):
+        snapshot = json.loads(path.read_text()).get("response_snapshot") or {}
+        for hit in (snapshot.get("hits") or {}).get("hits", []):
+            if hit.get("_type") == "records":
+                copies.setdefault(hit["_id"], []).append(hit["_source"])
+    reachable = []
+    for versions in copies.values():
+        fullest = max(versions, key=lambda copy: len(copy.get("data") or {}) + len(copy) - 1)
+        if fullest.get("recordset"):
+            reachable.append(fullest.get("data") or {})
+    return Truth().add((r.get("dwc:kingdom"), r.get("dwc:scientificName")) for r in reachable)
 
 
 def by_seed() -> dict[str, Truth]:
