@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from dwca.read import DwCAReader
 
 from zootopia.readers import ArchiveError, read_dwca, read_idigbio_page
 from zootopia.records import KINGDOM, OCCURRENCE, SCIENTIFIC_NAME, Malformed, Record, position_of
@@ -89,6 +90,18 @@ def test_fields_are_the_meta_xml_terms_of_the_row(data_dir: Path) -> None:
     record = next(r for r in records if r.position.line == 101)
     assert record.fields["http://rs.tdwg.org/dwc/terms/institutionCode"] == row[12]
     assert record.fields[SCIENTIFIC_NAME] == row[115]
+
+
+@pytest.mark.parametrize("name", [NRM, GBIF_DOWNLOAD])
+def test_fields_equal_the_librarys_row_data(data_dir: Path, name: str) -> None:
+    """Rows are mapped here, not by the library's row iterator: the values must be the same, defaults included."""
+    records, _ = records_of(data_dir / name)
+    with DwCAReader(str(data_dir / name), skip_metadata=True) as archive:
+        rows = [row.data for row in archive]
+    assert len(rows) == len(records)
+    assert all(record.fields == row for record, row in zip(records, rows))
+    if name == GBIF_DOWNLOAD:  # meta.xml gives geodeticDatum a default and no column
+        assert {r.fields["http://rs.tdwg.org/dwc/terms/geodeticDatum"] for r in records} == {"WGS84"}
 
 
 def rewrite_core(source: Path, target: Path, edit: dict[int, bytes], extra_lines: bytes = b"") -> None:

@@ -24,10 +24,15 @@ from zootopia.config import Services
 
 ResourceKind = Literal["dwca", "idigbio-records"]
 
-GBIF_PAGE = 100
-OBIS_PAGE = 100
-IDIGBIO_RECORDSETS_PAGE = 100
-IDIGBIO_RECORDS_PAGE = 1000
+
+@dataclass(frozen=True)
+class PageSizes:
+    """How many entries each registry request asks for (the APIs cap them: GBIF 1000, iDigBio 5000)."""
+
+    gbif: int = 100
+    obis: int = 100
+    idigbio_recordsets: int = 100
+    idigbio_records: int = 1000
 
 
 class CrawlError(Exception):
@@ -42,15 +47,18 @@ class Resource:
     failure: str | None = None
 
 
-def resolve(source_url: str, services: Services, session: requests.Session) -> Iterator[Resource]:
+def resolve(
+    source_url: str, services: Services, session: requests.Session, pages: PageSizes | None = None
+) -> Iterator[Resource]:
     """The resources `source_url` names, in registry order, each once."""
     seed = _seed_name(source_url)
+    pages = pages or PageSizes()
     if seed == "gbif.org":
-        yield from _gbif(services, session)
+        yield from _gbif(services, session, pages.gbif)
     elif seed == "obis.org":
-        yield from _obis(services, session)
+        yield from _obis(services, session, pages.obis)
     elif seed == "idigbio.org":
-        yield from _idigbio(services, session)
+        yield from _idigbio(services, session, pages)
     else:
         yield Resource(source_url, "dwca")
 
@@ -72,11 +80,11 @@ def _seed_name(source_url: str) -> str | None:
     return host
 
 
-def _gbif(services: Services, session: requests.Session) -> Iterator[Resource]:
+def _gbif(services: Services, session: requests.Session, size: int) -> Iterator[Resource]:
     seen: set[str] = set()
     offset = 0
     while True:
-        url = f"{_base(services.gbif)}/v1/dataset?{urlencode({'offset': offset, 'limit': GBIF_PAGE})}"
+        url = f"{_base(services.gbif)}/v1/dataset?{urlencode({'offset': offset, 'limit': size})}"
         page = _get_json(url, services, session)
         results = _list(page, "results", url)
         for dataset in results:
@@ -92,11 +100,11 @@ def _gbif(services: Services, session: requests.Session) -> Iterator[Resource]:
         offset += len(results)
 
 
-def _obis(services: Services, session: requests.Session) -> Iterator[Resource]:
+def _obis(services: Services, session: requests.Session, size: int) -> Iterator[Resource]:
     seen: set[str] = set()
     skip = 0
     while True:
-        url = f"{_base(services.obis)}/v3/dataset?{urlencode({'skip': skip, 'size': OBIS_PAGE})}"
+        url = f"{_base(services.obis)}/v3/dataset?{urlencode({'skip': skip, 'size': size})}"
         page = _get_json(url, services, session)
         results = _list(page, "results", url)
         for dataset in results:
@@ -109,23 +117,23 @@ def _obis(services: Services, session: requests.Session) -> Iterator[Resource]:
             return
 
 
-def _idigbio(services: Services, session: requests.Session) -> Iterator[Resource]:
+def _idigbio(services: Services, session: requests.Session, pages: PageSizes) -> Iterator[Resource]:
     offset = 0
     while True:
-        query = urlencode({"limit": IDIGBIO_RECORDSETS_PAGE, "offset": offset})
+        query = urlencode({"limit": pages.idigbio_recordsets, "offset": offset})
         url = f"{_base(services.idigbio)}/v2/search/recordsets?{query}"
         page = _get_json(url, services, session)
         items = _list(page, "items", url)
         for recordset in items:
             uuid = recordset.get("uuid")
             if isinstance(uuid, str) and uuid:
-                yield from _recordset_pages(uuid, services, session)
+                yield from _recordset_pages(uuid, services, session, pages.idigbio_records)
         offset += len(items)
         if not items or offset >= _int(page, "itemCount", url):
             return
 
 
-def _recordset_pages(uuid: str, services: Services, session: requests.Session) -> Iterator[Resource]:
+def _recordset_pages(uuid: str, services: Services, session: requests.Session, size: int) -> Iterator[Resource]:
     # A one-record page is the cheapest way to learn how many records there are.
     probe = records_page_url(services, uuid, 1, 0)
     try:
@@ -133,8 +141,8 @@ def _recordset_pages(uuid: str, services: Services, session: requests.Session) -
     except CrawlError as error:
         yield Resource(probe, "idigbio-records", failure=f"size of recordset {uuid} unknown: {error}")
         return
-    for offset in range(0, count, IDIGBIO_RECORDS_PAGE):
-        yield Resource(records_page_url(services, uuid, IDIGBIO_RECORDS_PAGE, offset), "idigbio-records")
+    for offset in range(0, count, size):
+        yield Resource(records_page_url(services, uuid, size, offset), "idigbio-records")
 
 
 def _base(url: str) -> str:

@@ -36,10 +36,11 @@ def builtin_stream(
     cache: ContentCache,
     session: requests.Session,
     stats: EngineStats | None = None,
+    pages: crawl.PageSizes | None = None,
 ) -> Iterator[StreamItem]:
     """Every row of every resource `source_url` names, resource after resource."""
     stats = stats if stats is not None else EngineStats()
-    for resource in crawl.resolve(source_url, settings.services, session):
+    for resource in crawl.resolve(source_url, settings.services, session, pages):
         yield from _resource_rows(resource, settings, cache, session, stats)
 
 

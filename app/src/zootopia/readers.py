@@ -3,7 +3,8 @@
 Darwin Core Archives: python-dwca-reader reads meta.xml (core file, encoding,
 separators, header lines, term of each column, defaults); the core file is then
 read here line by line, because the library's row iterator stops at the first
-row it cannot map, and a bad row must only set that row aside. iDigBio records
+row it cannot map, and a bad row must only set that row aside, and it does not
+report rows whose bytes are not in the declared encoding. iDigBio records
 pages: one record per item, `dwc:` and `dcterms:` keys as term URIs.
 """
 
@@ -16,11 +17,11 @@ import tarfile
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO, Union
 
 from dwca.descriptors import DataFileDescriptor
-from dwca.exceptions import InvalidArchive
 from dwca.read import DwCAReader
 
 from zootopia.records import DWC, OCCURRENCE, Malformed, Position, Record
@@ -123,7 +124,7 @@ def _core_rows(data_file: Path, descriptor: DataFileDescriptor, sha256: str) -> 
     member = "!/" + descriptor.file_location
     prefix = f"line:zip:hash://sha256/{sha256}{member}!/L"
     row_type = descriptor.type or OCCURRENCE
-    plan = descriptor.field_plan
+    terms = TermMap(descriptor.fields)
     headers = descriptor.lines_to_ignore
     header_columns = 0
     lines = _lines(data_file, encoding, descriptor.lines_terminated_by or "\n")
@@ -137,17 +138,42 @@ def _core_rows(data_file: Path, descriptor: DataFileDescriptor, sha256: str) -> 
         position = Position(sha256, member, first_line)
         if problem is None and header_columns and len(fields) != header_columns:
             problem = f"{len(fields)} columns where the header has {header_columns}"
-        if problem is None and len(fields) < plan.required_columns:
-            problem = f"{len(fields)} columns where meta.xml maps {plan.required_columns}"
+        if problem is None and len(fields) < terms.required_columns:
+            problem = f"{len(fields)} columns where meta.xml maps {terms.required_columns}"
         if problem is not None:
             yield Malformed(text, problem, position)
             continue
-        try:
-            data = plan.build_data(fields)
-        except InvalidArchive as error:
-            yield Malformed(text, str(error), position)
-            continue
-        yield Record(data, prefix + str(first_line), row_type, position)
+        yield Record(terms.data(fields), prefix + str(first_line), row_type, position)
+
+
+class TermMap:
+    """A split row -> {term URI: value}, with the values the library's `row.data` has.
+
+    A column's value, else the field's default, else ""; a field without a column
+    always has its default. Built here from the descriptor's fields rather than
+    with the library's row builder, which loops in Python over every term of every
+    row as soon as one field has no column (GBIF downloads: 5x slower).
+    """
+
+    def __init__(self, fields: list[dict[str, Any]]) -> None:
+        indexed = [(str(f["term"]), int(f["index"]), f.get("default") or "") for f in fields if f["index"] is not None]
+        self._terms = tuple(term for term, _, _ in indexed)
+        self._columns = tuple(index for _, index, _ in indexed)
+        self._defaults = tuple((term, default) for term, _, default in indexed if default)
+        self._constants = {str(f["term"]): f.get("default") or "" for f in fields if f["index"] is None}
+        self.required_columns = max(self._columns, default=-1) + 1
+        self._pick = itemgetter(*self._columns) if len(self._columns) > 1 else None
+
+    def data(self, row: list[str]) -> dict[str, str]:
+        if self._pick is not None:
+            data = dict(zip(self._terms, self._pick(row)))
+        else:
+            data = {term: row[index] for term, index in zip(self._terms, self._columns)}
+        for term, default in self._defaults:
+            if not data[term]:
+                data[term] = default
+        data.update(self._constants)
+        return data
 
 
 # (line number, text, decoding problem or None) of each physical line.

@@ -1,0 +1,170 @@
+"""The built-in engine end to end over HTTP: the three seeds against the mirror of the real data.
+
+Expected counts are computed here from the recorded files, without the engine's readers.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import threading
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from zootopia import crawl
+from zootopia.cache import ContentCache
+from zootopia.config import Services, Settings
+from zootopia.engine import EngineStats, builtin_stream
+from zootopia.mirror import create_app
+from zootopia.records import KINGDOM, Malformed, Record, ResourceDone, StreamItem
+
+CANONICAL = ("Animalia", "Plantae", "Fungi", "Chromista", "Bacteria", "Archaea", "Protozoa", "Viruses")
+
+
+def kingdom(value: object) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    for name in CANONICAL:
+        if text.lower() == name.lower():
+            return name
+    return text or "unspecified"
+
+
+@pytest.fixture(scope="module")
+def mirror(data_dir: Path) -> Iterator[str]:
+    # The app needs its own URL, known only once the port is bound: bind first, plug the app in after.
+    holder: dict[str, Any] = {}
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        app: Any = holder["app"]
+        result: Iterable[bytes] = app(environ, start_response)
+        return result
+
+    server = make_server("127.0.0.1", 0, wsgi, threaded=True)
+    base = f"http://127.0.0.1:{server.port}"
+    holder["app"] = create_app(data_dir, base)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield base
+    server.shutdown()
+
+
+@pytest.fixture
+def settings(mirror: str, tmp_path: Path) -> Settings:
+    services = Services(gbif=f"{mirror}/gbif", obis=f"{mirror}/obis", idigbio=f"{mirror}/idigbio", timeout_seconds=30)
+    return replace(Settings(), services=services)
+
+
+def run(seed: str, settings: Settings, tmp_path: Path, pages: crawl.PageSizes | None = None) -> list[StreamItem]:
+    cache = ContentCache(tmp_path / "cache", 10**9)
+    with requests.Session() as session:
+        return list(builtin_stream(seed, settings, cache, session, EngineStats(), pages))
+
+
+def records(items: list[StreamItem]) -> list[Record]:
+    return [item for item in items if isinstance(item, Record)]
+
+
+def test_gbif_seed_streams_every_archive(settings: Settings, data_dir: Path, tmp_path: Path) -> None:
+    zips = sorted((data_dir / "gbif").glob("*.zip"))
+    expected = 0
+    for path in zips:
+        with zipfile.ZipFile(path) as archive:
+            expected += archive.read("occurrence.txt").rstrip(b"\n").count(b"\n")  # lines minus the header
+    assert expected == 7929 + 4956
+    items = run("https://gbif.org/", settings, tmp_path, crawl.PageSizes(gbif=1))
+    assert [item for item in items if isinstance(item, Malformed)] == []
+    assert len(records(items)) == expected
+    done = [item.resource for item in items if isinstance(item, ResourceDone)]
+    assert done == [hashlib.sha256(path.read_bytes()).hexdigest() for path in zips]
+
+
+def obis_records(data_dir: Path) -> dict[str, dict[str, Any]]:
+    by_id: dict[str, dict[str, Any]] = {}
+    for name in ("occurrence-mola-mola-10000.json.gz", "occurrence-unfiltered-100.json"):
+        raw = (data_dir / "obis" / name).read_bytes()
+        page = json.loads(gzip.decompress(raw) if name.endswith(".gz") else raw)
+        for record in page["results"]:
+            if record.get("dataset_id"):
+                by_id.setdefault(record["id"], record)
+    return by_id
+
+
+def test_obis_seed_streams_the_distinct_recorded_occurrences(
+    settings: Settings, data_dir: Path, tmp_path: Path
+) -> None:
+    expected = obis_records(data_dir)
+    items = run("https://obis.org", settings, tmp_path, crawl.PageSizes(obis=50))
+    assert [item for item in items if isinstance(item, Malformed)] == []
+    got = records(items)
+    assert len(got) == len(expected) == 10100
+    assert Counter(kingdom(r.fields.get(KINGDOM)) for r in got) == Counter(
+        kingdom(r.get("kingdom")) for r in expected.values()
+    )
+    occurrence_ids = Counter(r.fields.get("http://rs.tdwg.org/dwc/terms/occurrenceID") or None for r in got)
+    assert occurrence_ids == Counter(r.get("occurrenceID") or None for r in expected.values())
+    datasets = {r["dataset_id"] for r in expected.values()}
+    assert sum(isinstance(item, ResourceDone) for item in items) == len(datasets)
+
+
+def idigbio_records(data_dir: Path) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Distinct record uuids that belong to a recordset, with the recordset and their raw Darwin Core."""
+    sources: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+    page = json.loads((data_dir / "idigbio/search-records-page.json").read_bytes())
+    for item in page["items"]:
+        sources.setdefault(item["uuid"], []).append((item["data"], item["indexTerms"]))
+    for path in sorted((data_dir / "idigbio/search-api-es-snapshots").glob("*.json")):
+        snapshot = json.loads(path.read_bytes()).get("response_snapshot") or {}
+        for hit in (snapshot.get("hits") or {}).get("hits", []):
+            if hit.get("_type") == "records":
+                source = dict(hit["_source"])
+                sources.setdefault(hit["_id"], []).append((source.pop("data", {}), source))
+    found = {}
+    for uuid, copies in sources.items():
+        recordset = next((terms["recordset"] for _, terms in copies if terms.get("recordset")), None)
+        if recordset is not None:
+            found[uuid] = (recordset, next((data for data, _ in copies if data), {}))
+    return found
+
+
+def test_idigbio_seed_streams_every_recordset_page(settings: Settings, data_dir: Path, tmp_path: Path) -> None:
+    expected = idigbio_records(data_dir)
+    pages = crawl.PageSizes(idigbio_recordsets=2, idigbio_records=3)
+    items = run("https://idigbio.org", settings, tmp_path, pages)
+    # Three records a page: one resource per page of each recordset.
+    per_recordset = Counter(recordset for recordset, _ in expected.values())
+    assert sum(isinstance(item, ResourceDone) for item in items) == sum(-(-n // 3) for n in per_recordset.values())
+    assert [item for item in items if isinstance(item, Malformed)] == []
+    got = records(items)
+    assert len(got) == len(expected)
+    assert Counter(kingdom(r.fields.get(KINGDOM)) for r in got) == Counter(
+        kingdom(data.get("dwc:kingdom")) for _, data in expected.values()
+    )
+    occurrence_ids = Counter(r.fields.get("http://rs.tdwg.org/dwc/terms/occurrenceID") or None for r in got)
+    assert occurrence_ids == Counter(data.get("dwc:occurrenceID") or None for _, data in expected.values())
+
+
+def test_a_direct_archive_url_and_a_missing_one(settings: Settings, mirror: str, tmp_path: Path) -> None:
+    url = f"{mirror}/gbif/archives/nrm-herpetology-dwca-20180905.zip"
+    items = run(url, settings, tmp_path)
+    assert len(records(items)) == 4956
+    assert isinstance(items[-1], ResourceDone)
+    missing = run(f"{mirror}/gbif/archives/no-such.zip", settings, tmp_path)
+    assert len(missing) == 1
+    assert isinstance(missing[0], Malformed)
+    assert missing[0].position is None
+    assert "404" in missing[0].reason
+
+
+def test_an_unreachable_registry_is_a_crawl_error(tmp_path: Path) -> None:
+    services = Services(gbif="http://127.0.0.1:9/gbif", timeout_seconds=5)
+    with requests.Session() as session, pytest.raises(crawl.CrawlError, match="registry request"):
+        list(crawl.resolve("https://www.gbif.org/", services, session))
