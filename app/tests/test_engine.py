@@ -164,6 +164,31 @@ def test_a_direct_archive_url_and_a_missing_one(settings: Settings, mirror: str,
     assert "404" in missing[0].reason
 
 
+def test_a_resource_that_is_no_archive_is_set_aside(settings: Settings, mirror: str, tmp_path: Path) -> None:
+    items = run(f"{mirror}/gbif/v1/dataset?offset=0&limit=1", settings, tmp_path)
+    assert len(items) == 1
+    assert isinstance(items[0], Malformed)
+    assert "neither a zip nor a tar file" in items[0].reason
+
+
+def test_an_archive_larger_than_the_cache_is_set_aside_and_the_next_one_read(
+    settings: Settings, data_dir: Path, tmp_path: Path
+) -> None:
+    big = data_dir / "gbif/gbif-download-0013147-250515123054153.zip"
+    cache = ContentCache(tmp_path / "cache", big.stat().st_size - 1)
+    stats = EngineStats()
+    with requests.Session() as session:
+        items = list(builtin_stream("https://gbif.org", settings, cache, session, stats))
+    malformed = [item for item in items if isinstance(item, Malformed)]
+    assert len(malformed) == 1
+    assert malformed[0].raw.endswith("/gbif/archives/gbif-download-0013147-250515123054153.zip")
+    assert "larger than the whole cache" in malformed[0].reason
+    assert len(records(items)) == 4956
+    assert (stats.resources, stats.failed_resources, stats.records) == (2, 1, 4956)
+    assert cache.usage() <= cache.max_bytes
+    assert list(cache.work_dir.iterdir()) == []
+
+
 def test_an_unreachable_registry_is_a_crawl_error(tmp_path: Path) -> None:
     services = Services(gbif="http://127.0.0.1:9/gbif", timeout_seconds=5)
     with requests.Session() as session, pytest.raises(crawl.CrawlError, match="registry request"):

@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import tarfile
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -166,6 +167,21 @@ def test_an_enclosed_csv_core_with_a_line_break_in_a_field(data_dir: Path, tmp_p
     assert [r.position.line for r in records][3:7] == [5, 6, 8, 9]
     assert records[4].fields["http://purl.org/dc/terms/type"] == "Physical\nObject"
     assert {kingdom(r.fields) for r in records} == {"Animalia"}
+
+
+def test_a_tar_gz_with_a_top_folder_and_a_broken_dataset_eml(data_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "nrm.tar.gz"
+    with zipfile.ZipFile(data_dir / NRM) as original, tarfile.open(path, "w:gz") as archive:
+        members = {name: original.read(name) for name in original.namelist()}
+        members["dataset/0f1e.xml"] = b"<eml><unclosed>"  # per-dataset EML, as in GBIF downloads
+        for name, data in members.items():
+            info = tarfile.TarInfo(f"nrm/{name}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    records, malformed = records_of(path)
+    assert malformed == []
+    assert len(records) == 4956
+    assert records[0].content_id.endswith("!/occurrence.txt!/L2")
 
 
 def test_not_an_archive_raises(data_dir: Path, tmp_path: Path) -> None:

@@ -57,7 +57,9 @@ class ContentCache:
         self._files = root / "sha256"
         self._tmp = root / "tmp"
         self._pins_dir = root / "pins"
-        for directory in (self._files, self._tmp, self._pins_dir):
+        # Scratch space for readers (unpacked archives), on the cache's disk rather than /tmp.
+        self.work_dir = root / "work"
+        for directory in (self._files, self._tmp, self._pins_dir, self.work_dir):
             directory.mkdir(parents=True, exist_ok=True)
         self._pins: Counter[str] = Counter()
         self._lock = threading.Lock()

@@ -56,11 +56,14 @@ def _resource_rows(
         stats.failed_resources += 1
         yield Malformed(resource.url, resource.failure, None)
         return
-    read = readers.read_dwca if resource.kind == "dwca" else readers.read_idigbio_page
     try:
         with cache.fetching(resource.url, session, settings.services.timeout_seconds) as cached:
             stats.bytes += cached.size
-            for item in read(cached.path, cached.sha256):
+            if resource.kind == "dwca":
+                rows = readers.read_dwca(cached.path, cached.sha256, cache.work_dir)
+            else:
+                rows = readers.read_idigbio_page(cached.path, cached.sha256)
+            for item in rows:
                 if isinstance(item, Record):
                     stats.records += 1
                 else:

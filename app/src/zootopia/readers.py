@@ -37,9 +37,13 @@ class ArchiveError(Exception):
     """The resource as a whole cannot be read (not an archive, no core file, not JSON ...)."""
 
 
-def read_dwca(path: Path, sha256: str) -> Iterator[Row]:
-    """Every core row of the Darwin Core Archive at `path` (a zip or tar file whose sha256 is `sha256`)."""
-    with tempfile.TemporaryDirectory(prefix="zootopia-dwca-") as work:
+def read_dwca(path: Path, sha256: str, work_dir: Path | None = None) -> Iterator[Row]:
+    """Every core row of the Darwin Core Archive at `path` (a zip or tar file whose sha256 is `sha256`).
+
+    The archive is unpacked into a temporary directory under `work_dir` (default: the
+    system's), removed when the iteration ends or is abandoned.
+    """
+    with tempfile.TemporaryDirectory(prefix="zootopia-dwca-", dir=work_dir) as work:
         content = _extract(path, Path(work))
         try:
             reader = DwCAReader(str(content), skip_metadata=True)
@@ -89,12 +93,11 @@ def _extract(path: Path, work: Path) -> Path:
     try:
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as archive:
-                archive.extractall(work)
+                archive.extractall(work, members=[name for name in archive.namelist() if _wanted(name)])
         elif tarfile.is_tarfile(path):
             with tarfile.open(path) as archive:
-                # Only plain files and directories inside `work` (no links, no absolute paths).
-                if hasattr(tarfile, "data_filter"):
-                    archive.extractall(work, filter="data")
+                if hasattr(tarfile, "data_filter"):  # 3.9.17+: the library's own safety net as well
+                    archive.extractall(work, members=_safe_members(archive), filter="data")
                 else:
                     archive.extractall(work, members=_safe_members(archive))
         else:
@@ -108,10 +111,19 @@ def _extract(path: Path, work: Path) -> Path:
     return work
 
 
+def _wanted(name: str) -> bool:
+    # Per-dataset EML of GBIF downloads (dataset/<key>.xml): never read here, and the library
+    # would parse every one of them and give up the whole archive over a single bad one.
+    parts = name.strip("/").split("/")
+    return not ("dataset" in parts[:2] and len(parts) > parts.index("dataset") + 1)
+
+
 def _safe_members(archive: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
+    # Only plain files and directories inside the target (no links, no absolute or parent paths).
     for member in archive.getmembers():
         name = Path(member.name)
-        if (member.isfile() or member.isdir()) and not name.is_absolute() and ".." not in name.parts:
+        plain = member.isfile() or member.isdir()
+        if plain and not name.is_absolute() and ".." not in name.parts and _wanted(member.name):
             yield member
 
 
