@@ -1,0 +1,198 @@
+"""The spark-submit application: Kafka data topics -> one exact window document per micro-batch on HDFS.
+
+Window id = Spark batch id + 1. Spark writes a batch's offsets to the checkpoint before running it and
+replays an unfinished batch with the same id and offsets after a restart, so every result of a window
+is written by its id (overwritten, never appended) and the window document, written last, is the
+window's commit. Paths: see layout.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F  # noqa: N812 - the usual name of this module
+from pyspark.sql.types import IntegerType, StringType, StructField, StructType
+
+from zootopia import config
+from zootopia.consumer import columns
+from zootopia.consumer.documents import Cumulative, KingdomCount, SpeciesCount, build_document
+from zootopia.consumer.layout import window_id
+from zootopia.consumer.store import WindowStore
+from zootopia.records import KINGDOM, SCIENTIFIC_NAME
+
+LOG = logging.getLogger("zootopia.consumer")
+SPECIES_SCHEMA = StructType(
+    [
+        StructField("source", StringType()),
+        StructField("scientificName", StringType()),
+        StructField("window", IntegerType()),
+    ]
+)
+# How long an executor waits for a Kafka poll (Spark's default: spark.network.timeout, 120 s). A poll that
+# only meets transaction markers or aborted records returns nothing and waits this long, and with
+# transactional producers nearly every partition range ends in a commit marker.
+KAFKA_POLL_TIMEOUT_MS = 5000
+# Small batches on three nodes: 200 shuffle partitions would be 200 tiny tasks per stage.
+DEFAULT_SHUFFLE_PARTITIONS = "6"
+
+
+class WindowWriter:
+    """The foreachBatch function; keeps the running totals between windows of one driver."""
+
+    def __init__(self, spark: SparkSession, settings: config.Settings) -> None:
+        self.spark = spark
+        self.settings = settings
+        self.store = WindowStore(settings.hdfs)
+        self.layout = self.store.layout
+        self.totals: Cumulative | None = None
+
+    def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        started = time.monotonic()
+        window = window_id(batch_id)
+        decoded = batch.select(
+            columns.source(F.col("key")).alias("source"),
+            F.col("topic"),
+            F.col("value").cast("string").alias("value"),
+        ).withColumn("parsed", columns.parsed(F.col("value")))
+        # Cached: every count and write of the window reads these rows, Kafka is read once.
+        rows = decoded.select(
+            "source",
+            "topic",
+            "value",
+            columns.is_record(F.col("value"), F.col("parsed")).alias("valid"),
+            columns.kingdom(F.col("parsed").getField(KINGDOM)).alias("kingdom"),
+            columns.species(F.col("parsed").getField(SCIENTIFIC_NAME)).alias("name"),
+        ).persist()
+        try:
+            document = self._window(rows, window)
+        finally:
+            rows.unpersist()
+        path = self.store.write_document(document)
+        self.totals = self._previous(window).after(document)
+        seconds = time.monotonic() - started
+        LOG.info(
+            "window %d: %d records, %d rejects, %d species (%d new) in %.1f s -> %s",
+            window,
+            document["records"],
+            document["rejects"],
+            document["species"],
+            document["new_species"],
+            seconds,
+            path,
+        )
+
+    def _window(self, rows: DataFrame, window: int) -> dict[str, Any]:
+        counts: list[KingdomCount] = []
+        rejects = 0
+        for row in rows.groupBy("valid", "source", "topic", "kingdom").count().collect():
+            if row["valid"]:
+                counts.append(KingdomCount(row["source"], row["topic"], row["kingdom"], row["count"]))
+            else:
+                rejects += row["count"]
+        if rejects:
+            rows.where(~F.col("valid")).select(F.coalesce("value", F.lit("")).alias("value")).coalesce(1).write.mode(
+                "overwrite"
+            ).text(self.layout.rejects_partition(window))
+        by_source, overall = self._species(rows.where("valid"), window)
+        return build_document(
+            window,
+            trigger_seconds=self.settings.consumer.trigger_seconds,
+            counts=counts,
+            rejects=rejects,
+            species_by_source=by_source,
+            species_overall=overall,
+            previous=self._previous(window),
+            processed_at=datetime.now(timezone.utc),
+        )
+
+    def _species(self, records: DataFrame, window: int) -> tuple[dict[str, SpeciesCount], SpeciesCount]:
+        """Distinct names per source and overall, and those no earlier window had; stores the new pairs."""
+        names = records.where(F.col("name").isNotNull()).select("source", "name").distinct()
+        earlier = self._earlier_species(window)
+        pairs_seen = earlier.select("source", F.col("scientificName").alias("name")).distinct()
+        names_seen = earlier.select(F.col("scientificName").alias("name")).distinct()
+        flagged = (
+            names.join(pairs_seen.withColumn("seen_here", F.lit(True)), ["source", "name"], "left")
+            .join(names_seen.withColumn("seen_anywhere", F.lit(True)), ["name"], "left")
+            .persist()
+        )
+        try:
+            by_source: dict[str, SpeciesCount] = {}
+            overall = SpeciesCount(0, 0)
+            totals = (
+                flagged.rollup("source")
+                .agg(
+                    F.countDistinct("name").alias("species"),
+                    F.countDistinct(F.when(F.col("seen_here").isNull(), F.col("name"))).alias("new_here"),
+                    F.countDistinct(F.when(F.col("seen_anywhere").isNull(), F.col("name"))).alias("new_anywhere"),
+                )
+                .collect()
+            )
+            for row in totals:
+                if row["source"] is None:  # the rollup's grand total: sources are never null
+                    overall = SpeciesCount(row["species"], row["new_anywhere"])
+                else:
+                    by_source[row["source"]] = SpeciesCount(row["species"], row["new_here"])
+            if any(count.new_species for count in by_source.values()):
+                new_pairs = flagged.where(F.col("seen_here").isNull()).select(
+                    "source", F.col("name").alias("scientificName")
+                )
+                new_pairs.coalesce(1).write.mode("overwrite").parquet(self.layout.species_partition(window))
+        finally:
+            flagged.unpersist()
+        return by_source, overall
+
+    def _earlier_species(self, window: int) -> DataFrame:
+        if not self.store.exists(self.layout.species):
+            return self.spark.createDataFrame([], SPECIES_SCHEMA)
+        stored = (
+            self.spark.read.schema(SPECIES_SCHEMA).option("basePath", self.layout.species).parquet(self.layout.species)
+        )
+        return stored.where(F.col("window") < window)
+
+    def _previous(self, window: int) -> Cumulative:
+        """Totals up to window - 1: kept from the last window, or read back from the documents after a restart."""
+        if self.totals is None or self.totals.window != window - 1:
+            self.totals = Cumulative.from_documents(self.store.documents_before(window))
+        return self.totals
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = config.load()
+    spark = SparkSession.builder.appName("zootopia-consumer").getOrCreate()
+    if spark.conf.get("spark.sql.shuffle.partitions") == "200":  # Spark's default: not set by spark-submit
+        spark.conf.set("spark.sql.shuffle.partitions", DEFAULT_SHUFFLE_PARTITIONS)
+    writer = WindowWriter(spark, settings)
+    reader = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", ",".join(settings.kafka.bootstrap_servers))
+        .option("subscribe", ",".join(settings.kafka.data_topics))
+        .option("startingOffsets", "earliest")
+        .option("failOnDataLoss", "true")
+        # The producers write in transactions: records of an aborted one must not count.
+        .option("kafka.isolation.level", "read_committed")
+        .option("kafkaConsumer.pollTimeoutMs", KAFKA_POLL_TIMEOUT_MS)
+    )
+    if settings.consumer.max_offsets_per_trigger > 0:
+        reader = reader.option("maxOffsetsPerTrigger", settings.consumer.max_offsets_per_trigger)
+    query = (
+        reader.load()
+        .writeStream.queryName("zootopia-consumer")
+        .trigger(processingTime=f"{settings.consumer.trigger_seconds} seconds")
+        .option("checkpointLocation", writer.layout.checkpoint)
+        .foreachBatch(writer)
+        .start()
+    )
+    LOG.info("consuming %s into %s", ",".join(settings.kafka.data_topics), settings.hdfs.root)
+    query.awaitTermination()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

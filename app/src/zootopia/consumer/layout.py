@@ -1,0 +1,78 @@
+"""Where the consumer keeps its results on HDFS.
+
+LAYOUT = the tree under the configured root (settings.hdfs.root, e.g. /zootopia):
+
+    windows/window-000001.json   one JSON document per window (window id = Spark batch id + 1),
+                                 written last, atomically (temp name, then rename over the old one)
+    species/window=1/            parquet (source, scientificName): the pairs first seen in window 1;
+                                 the union of all partitions <= n is every species seen up to window n
+    rejects/window=1/            text, one raw Kafka value per line: the values that were not a JSON object
+                                 (only for windows that had rejects)
+    checkpoints/consumer/        Spark's checkpoint (offsets and commit logs) of the streaming query
+
+Every path of a window is overwritten by its id, so a batch Spark replays after a crash (same batch id,
+same offsets) rewrites the same results instead of adding to them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_WINDOW_FILE = re.compile(r"^window-([0-9]{6,})\.json$")
+
+
+@dataclass(frozen=True)
+class Layout:
+    root: str
+
+    @property
+    def windows(self) -> str:
+        return self._join("windows")
+
+    @property
+    def species(self) -> str:
+        return self._join("species")
+
+    @property
+    def rejects(self) -> str:
+        return self._join("rejects")
+
+    @property
+    def checkpoint(self) -> str:
+        return self._join("checkpoints/consumer")
+
+    def window_document(self, window: int) -> str:
+        return f"{self.windows}/{window_file_name(window)}"
+
+    def window_document_temp(self, window: int) -> str:
+        # Hidden name: a reader listing windows/ never takes a half-written file for a window.
+        return f"{self.windows}/.{window_file_name(window)}.tmp"
+
+    def species_partition(self, window: int) -> str:
+        return f"{self.species}/window={window}"
+
+    def rejects_partition(self, window: int) -> str:
+        return f"{self.rejects}/window={window}"
+
+    def _join(self, relative: str) -> str:
+        return self.root.rstrip("/") + "/" + relative
+
+
+def window_id(batch_id: int) -> int:
+    """Windows count from 1; Spark's batch ids from 0 and stay the same when a batch is replayed."""
+    if batch_id < 0:
+        raise ValueError(f"batch id must not be negative: {batch_id}")
+    return batch_id + 1
+
+
+def window_file_name(window: int) -> str:
+    if window < 1:
+        raise ValueError(f"window ids start at 1: {window}")
+    return f"window-{window:06d}.json"
+
+
+def window_of_file(name: str) -> int | None:
+    """The window id a file name of windows/ stands for, None for anything else (temp files included)."""
+    match = _WINDOW_FILE.match(name)
+    return int(match.group(1)) if match else None

@@ -1,0 +1,49 @@
+"""The driver's side of HDFS (WebHDFS through HdfsCLI): window documents, read and written whole."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hdfs import InsecureClient
+
+from zootopia.config import HdfsSettings
+from zootopia.consumer import documents
+from zootopia.consumer.layout import Layout, window_of_file
+
+
+class WindowStore:
+    def __init__(self, settings: HdfsSettings) -> None:
+        self.layout = Layout(settings.root)
+        self.client = InsecureClient(settings.url, user=settings.user)
+
+    def exists(self, path: str) -> bool:
+        return self.client.status(path, strict=False) is not None
+
+    def documents_before(self, window: int) -> list[dict[str, Any]]:
+        """Every window document of a window earlier than `window`, in window order."""
+        if not self.exists(self.layout.windows):
+            return []
+        found = []
+        for name in self.client.list(self.layout.windows):
+            number = window_of_file(name)
+            if number is not None and number < window:
+                found.append(number)
+        return [self.read_document(number) for number in sorted(found)]
+
+    def read_document(self, window: int) -> dict[str, Any]:
+        with self.client.read(self.layout.window_document(window)) as reader:
+            document: dict[str, Any] = json.loads(reader.read().decode("utf-8"))
+        return document
+
+    def write_document(self, document: dict[str, Any]) -> str:
+        """Writes the document under a temp name and renames it over any older one in one NameNode call."""
+        window = int(document["window"])
+        temp = self.layout.window_document_temp(window)
+        final = self.layout.window_document(window)
+        self.client.makedirs(self.layout.windows)
+        self.client.write(temp, data=documents.dumps(document), overwrite=True)
+        # HdfsCLI's rename() refuses an existing target; WebHDFS RENAME with renameoptions=OVERWRITE
+        # replaces it atomically, so readers see the old document or the new one, never neither.
+        self.client._rename(temp, destination=final, renameoptions="OVERWRITE")
+        return final
