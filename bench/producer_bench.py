@@ -56,7 +56,9 @@ def fresh_topic(settings: config.Settings) -> None:
 def zootopia_stream(settings: config.Settings, records: list[Record]) -> float:
     """Records/s through stream.run: transactional, progress committed every few thousand records."""
     source = Source(id=uuid.uuid4().hex[:16], url="bench://zootopia", topic=TOPIC, node="", seq=-1, added_at="")
-    outcome = stream.run(settings, source, records, Progress(source.id))
+    client = stream.transactional_producer(settings, source)
+    outcome = stream.run(client, settings, source, records, Progress(source.id))
+    client.close()
     assert outcome.sent == len(records), outcome
     return outcome.sent / outcome.seconds
 

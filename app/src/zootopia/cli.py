@@ -18,6 +18,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # kafka-python narrates every connection at INFO.
+    logging.getLogger("kafka").setLevel(logging.WARNING)
     try:
         return int(args.handler(args))
     except registry.SourceError as error:

@@ -39,19 +39,31 @@ def seconds_until_recrawl(settings: Settings, progress_done_at: str) -> float:
 
 def run_source(settings: Settings, source_id: str) -> int:
     """Stream the source until exhausted, then again every recrawl interval."""
-    while True:
-        source = next((s for s in registry.sources(settings) if s.id == source_id), None)
-        if source is None:
-            log.warning("source %s is not registered (removed?): nothing to stream", source_id)
-            return 0
+    source = _registered(settings, source_id)
+    if source is None:
+        return 0
+    client = stream.transactional_producer(settings, source)
+    try:
         progress = stream.load_progress(settings, source)
-        if progress.state == "done":
-            wait = seconds_until_recrawl(settings, progress.done_at)
-            if wait > 0:
-                log.info("%s exhausted at %s; next crawl in %.0f s", source.url, progress.done_at, wait)
-                time.sleep(min(wait, 600))
-                continue
-        stream.run(settings, source, engine_items(settings, source), progress)
+        while True:
+            if progress.state == "done":
+                wait = seconds_until_recrawl(settings, progress.done_at)
+                if wait > 0:
+                    log.info("%s exhausted at %s; next crawl in %.0f s", source.url, progress.done_at, wait)
+                    time.sleep(min(wait, 600))
+                    if _registered(settings, source_id) is None:
+                        return 0
+                    continue
+            stream.run(client, settings, source, engine_items(settings, source), progress)
+    finally:
+        client.close()
+
+
+def _registered(settings: Settings, source_id: str) -> registry.Source | None:
+    source = next((s for s in registry.sources(settings) if s.id == source_id), None)
+    if source is None:
+        log.warning("source %s is not registered (removed?): nothing to stream", source_id)
+    return source
 
 
 def produce_lines(settings: Settings, url: str, topic: str, lines: TextIO = sys.stdin) -> stream.Outcome:
@@ -64,6 +76,10 @@ def produce_lines(settings: Settings, url: str, topic: str, lines: TextIO = sys.
         seq=-1,
         added_at=datetime.now(timezone.utc).isoformat(),
     )
-    progress = stream.load_progress(settings, source)
-    items = (parse_stream_line(line) for line in lines if line.strip())
-    return stream.run(settings, source, items, progress)
+    client = stream.transactional_producer(settings, source)
+    try:
+        progress = stream.load_progress(settings, source)
+        items = (parse_stream_line(line) for line in lines if line.strip())
+        return stream.run(client, settings, source, items, progress)
+    finally:
+        client.close()

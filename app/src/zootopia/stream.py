@@ -38,6 +38,8 @@ class Outcome:
 
 
 def load_progress(settings: Settings, source: Source) -> Progress:
+    """The last committed progress. Open the source's producer first: its init_transactions waits until
+    the previous instance's transaction is completed, so that progress is visible here."""
     value = read_compacted(settings, settings.kafka.progress_topic).get(source.id)
     return Progress.from_json(value) if value is not None else Progress(source.id)
 
@@ -49,9 +51,10 @@ def transactional_producer(settings: Settings, source: Source) -> KafkaProducer:
     return client
 
 
-def run(settings: Settings, source: Source, items: Iterable[StreamItem], progress: Progress) -> Outcome:
-    """Send every row `items` yields that `progress` does not cover; returns what was done."""
-    client = transactional_producer(settings, source)
+def run(
+    client: KafkaProducer, settings: Settings, source: Source, items: Iterable[StreamItem], progress: Progress
+) -> Outcome:
+    """Send every row `items` yields that `progress` does not cover, updating `progress`; returns what was done."""
     outcome = Outcome()
     started = time.monotonic()
     key = source.url.encode("utf-8")
@@ -92,8 +95,6 @@ def run(settings: Settings, source: Source, items: Iterable[StreamItem], progres
     except BaseException:
         client.abort_transaction()
         raise
-    finally:
-        client.close()
     outcome.seconds = time.monotonic() - started
     log.info(
         "%s: %d sent, %d rejected, %d skipped in %.1f s",
