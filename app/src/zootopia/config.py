@@ -46,6 +46,8 @@ class KafkaSettings:
     progress_topic: str = "zootopia.progress"
     # Records per Kafka transaction: the unit of progress a restart resumes from.
     transaction_records: int = 2000
+    # A stream whose transaction commit takes longer exits and is restarted by systemd.
+    stall_seconds: float = 120.0
 
 
 @dataclass(frozen=True)

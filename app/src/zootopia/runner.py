@@ -13,6 +13,7 @@ from typing import TextIO
 from zootopia import registry, stream
 from zootopia.config import Settings
 from zootopia.records import StreamItem, parse_stream_line
+from zootopia.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ def run_source(settings: Settings, source_id: str) -> int:
     source = _registered(settings, source_id)
     if source is None:
         return 0
+    watchdog = Watchdog(settings.kafka.stall_seconds)
     client = stream.transactional_producer(settings, source)
     try:
         progress = stream.load_progress(settings, source)
@@ -54,7 +56,7 @@ def run_source(settings: Settings, source_id: str) -> int:
                     if _registered(settings, source_id) is None:
                         return 0
                     continue
-            stream.run(client, settings, source, engine_items(settings, source), progress)
+            stream.run(client, settings, source, engine_items(settings, source), progress, watchdog)
     finally:
         client.close()
 

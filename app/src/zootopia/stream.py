@@ -22,6 +22,7 @@ from zootopia.kafka_io import producer, read_compacted
 from zootopia.progress import Progress, mark_done
 from zootopia.records import Malformed, Record, ResourceDone, StreamItem
 from zootopia.registry import Source
+from zootopia.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +53,15 @@ def transactional_producer(settings: Settings, source: Source) -> KafkaProducer:
 
 
 def run(
-    client: KafkaProducer, settings: Settings, source: Source, items: Iterable[StreamItem], progress: Progress
+    client: KafkaProducer,
+    settings: Settings,
+    source: Source,
+    items: Iterable[StreamItem],
+    progress: Progress,
+    watchdog: Watchdog | None = None,
 ) -> Outcome:
     """Send every row `items` yields that `progress` does not cover, updating `progress`; returns what was done."""
+    guard = watchdog or Watchdog(settings.kafka.stall_seconds)
     outcome = Outcome()
     started = time.monotonic()
     key = source.url.encode("utf-8")
@@ -86,14 +93,17 @@ def run(
             elif isinstance(item, ResourceDone):
                 progress.complete(item.resource)
             if pending >= settings.kafka.transaction_records or time.monotonic() - last_commit > _COMMIT_SECONDS:
-                _commit(client, settings, progress)
+                with guard.guard():
+                    _commit(client, settings, progress)
                 client.begin_transaction()
                 pending = 0
                 last_commit = time.monotonic()
         mark_done(progress)
-        _commit(client, settings, progress)
+        with guard.guard():
+            _commit(client, settings, progress)
     except BaseException:
-        client.abort_transaction()
+        with guard.guard():
+            client.abort_transaction()
         raise
     outcome.seconds = time.monotonic() - started
     log.info(
