@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import subprocess
 import sys
 import threading
@@ -154,3 +155,15 @@ def test_concurrent_fetches_of_one_url_agree(server: str, data_dir: Path, tmp_pa
     assert hashlib.sha256(cache.path_of(expected).read_bytes()).hexdigest() == expected
     assert list((tmp_path / "tmp").iterdir()) == []
     assert list((tmp_path / "pins").iterdir()) == []
+
+
+def test_unpacked_archives_of_dead_processes_are_removed(tmp_path: Path) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / "work" / f"zootopia-dwca-{dead.stdout.strip()}-abc"
+    live = tmp_path / "work" / f"zootopia-dwca-{os.getpid()}-def"
+    for path in (stale, live):
+        (path / "core").mkdir(parents=True)
+        (path / "core" / "occurrence.txt").write_text("id\n1\n")
+    ContentCache(tmp_path, 1024)
+    assert not stale.exists()
+    assert (live / "core" / "occurrence.txt").is_file()

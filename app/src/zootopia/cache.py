@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -211,6 +212,11 @@ class ContentCache:
             with contextlib.suppress(FileNotFoundError):
                 if path.stat().st_mtime < limit:
                     path.unlink()
+        # Unpacked archives of processes that died before cleaning up (see readers.work_prefix).
+        for path in self.work_dir.iterdir():
+            pid = path.name.split("-")[2] if path.name.count("-") >= 3 else ""
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:

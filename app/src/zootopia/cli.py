@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     add.set_defaults(handler=_streams_add)
     remove = streams.add_parser("remove", help="stop streaming a source")
     remove.add_argument("url")
+    remove.add_argument("--if-active", action="store_true", help="succeed when the source is not active")
     remove.set_defaults(handler=_streams_remove)
     listing = streams.add_parser("list", help="the active sources, their node and progress")
     listing.add_argument("--json", action="store_true")
@@ -78,13 +79,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _streams_add(args: argparse.Namespace) -> int:
-    source = registry.add(config.load(), args.url, args.topic)
-    print(f"{source.url} -> topic {source.topic}, node {source.node} (id {source.id})")
+    source, added = registry.add(config.load(), args.url, args.topic)
+    verb = "added" if added else "already streaming"
+    print(f"{verb} {source.url} -> topic {source.topic}, node {source.node} (id {source.id})")
     return 0
 
 
 def _streams_remove(args: argparse.Namespace) -> int:
     source = registry.remove(config.load(), args.url)
+    if source is None:
+        if args.if_active:
+            print(f"not active {registry.normalize(args.url)}")
+            return 0
+        raise registry.SourceError(f"{args.url} is not an active source")
     print(f"removed {source.url} (was on {source.node})")
     return 0
 

@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import json
+import os
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, BinaryIO, Union
+from typing import IO, Any, Union
 
-from dwca.descriptors import DataFileDescriptor
+from dwca.descriptors import ArchiveDescriptor, DataFileDescriptor
 from dwca.read import DwCAReader
 
 from zootopia.records import DWC, OCCURRENCE, Malformed, Position, Record
@@ -40,10 +43,14 @@ class ArchiveError(Exception):
 def read_dwca(path: Path, sha256: str, work_dir: Path | None = None) -> Iterator[Row]:
     """Every core row of the Darwin Core Archive at `path` (a zip or tar file whose sha256 is `sha256`).
 
-    The archive is unpacked into a temporary directory under `work_dir` (default: the
-    system's), removed when the iteration ends or is abandoned.
+    A zip's core file is read straight from the archive: nothing is unpacked, so the
+    cache's bound is all the disk a stream uses. A tar is unpacked into a temporary
+    directory under `work_dir` (default: the system's), removed when the iteration ends.
     """
-    with tempfile.TemporaryDirectory(prefix="zootopia-dwca-", dir=work_dir) as work:
+    if zipfile.is_zipfile(path):
+        yield from _zip_rows(path, sha256)
+        return
+    with tempfile.TemporaryDirectory(prefix=work_prefix(), dir=work_dir) as work:
         content = _extract(path, Path(work))
         try:
             reader = DwCAReader(str(content), skip_metadata=True)
@@ -54,7 +61,47 @@ def read_dwca(path: Path, sha256: str, work_dir: Path | None = None) -> Iterator
             data_file = content / descriptor.file_location
             if not data_file.is_file():
                 raise ArchiveError(f"the core file {descriptor.file_location} is not in the archive")
-            yield from _core_rows(data_file, descriptor, sha256)
+            yield from _core_rows(data_file.open, descriptor, sha256)
+
+
+def work_prefix() -> str:
+    """Names unpacked archives by process, so a cache can remove those of dead processes."""
+    return f"zootopia-dwca-{os.getpid()}-"
+
+
+def _zip_rows(path: Path, sha256: str) -> Iterator[Row]:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as error:
+        raise ArchiveError(f"cannot open the zip: {error}") from error
+    with archive:
+        names = set(archive.namelist())
+        # meta.xml at the root, or one folder down for archives zipped with their folder.
+        meta = "meta.xml" if "meta.xml" in names else next((n for n in sorted(names) if _is_nested_meta(n)), None)
+        if meta is None:
+            raise ArchiveError("no meta.xml in the archive")
+        folder = meta[: -len("meta.xml")]
+        try:
+            descriptor = ArchiveDescriptor(archive.read(meta).decode("utf-8"), files_to_ignore=[]).core
+        except Exception as error:  # whatever the library trips on, the archive is unusable
+            raise ArchiveError(f"meta.xml is not a readable descriptor: {type(error).__name__}: {error}") from error
+        location = folder + descriptor.file_location
+        if location not in names:
+            raise ArchiveError(f"the core file {descriptor.file_location} is not in the archive")
+
+        def open_core(mode: str = "rb", encoding: str = "utf-8", errors: str = "strict", newline: str = "") -> IO[Any]:
+            raw = archive.open(location)
+            return raw if mode == "rb" else io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline=newline)
+
+        try:
+            yield from _core_rows(open_core, descriptor, sha256)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+            raise ArchiveError(f"the core file is damaged: {error}") from error
+
+
+def _is_nested_meta(name: str) -> bool:
+    parts = name.split("/")
+    return len(parts) == 2 and parts[1] == "meta.xml"
 
 
 def read_idigbio_page(path: Path, sha256: str) -> Iterator[Row]:
@@ -127,7 +174,11 @@ def _safe_members(archive: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
             yield member
 
 
-def _core_rows(data_file: Path, descriptor: DataFileDescriptor, sha256: str) -> Iterator[Row]:
+# Opens the core file: ("rb") for bytes, or ("r", encoding=..., errors=..., newline=...) for text.
+Opener = Callable[..., IO[Any]]
+
+
+def _core_rows(open_core: Opener, descriptor: DataFileDescriptor, sha256: str) -> Iterator[Row]:
     encoding = descriptor.file_encoding or "utf-8"
     try:
         codecs.lookup(encoding)
@@ -139,7 +190,7 @@ def _core_rows(data_file: Path, descriptor: DataFileDescriptor, sha256: str) -> 
     terms = TermMap(descriptor.fields)
     headers = descriptor.lines_to_ignore
     header_columns = 0
-    lines = _lines(data_file, encoding, descriptor.lines_terminated_by or "\n")
+    lines = _lines(open_core, encoding, descriptor.lines_terminated_by or "\n")
     for index, (first_line, text, fields, problem) in enumerate(_split(lines, descriptor)):
         if index < headers:
             # The first header line tells how many columns every row must have.
@@ -194,15 +245,15 @@ Line = tuple[int, str, Union[str, None]]
 SplitRow = tuple[int, str, list[str], Union[str, None]]
 
 
-def _lines(data_file: Path, encoding: str, terminator: str) -> Iterator[Line]:
+def _lines(open_core: Opener, encoding: str, terminator: str) -> Iterator[Line]:
     """Physical lines without their terminator; a line that does not decode says why."""
     if "\n".encode(encoding) != b"\n":
         # Not ASCII-compatible (UTF-16 ...): bytes cannot be split before decoding.
-        with data_file.open(encoding=encoding, errors="replace", newline=terminator) as text:
+        with open_core("r", encoding=encoding, errors="replace", newline=terminator) as text:
             for number, decoded in enumerate(text, start=1):
                 yield number, _strip(decoded, terminator), None
         return
-    with data_file.open("rb") as raw:
+    with open_core("rb") as raw:
         for number, line in enumerate(_raw_lines(raw, terminator.encode(encoding)), start=1):
             try:
                 yield number, line.decode(encoding), None
@@ -212,7 +263,7 @@ def _lines(data_file: Path, encoding: str, terminator: str) -> Iterator[Line]:
                 yield number, line.decode(encoding, errors="replace"), problem
 
 
-def _raw_lines(raw: BinaryIO, terminator: bytes) -> Iterator[bytes]:
+def _raw_lines(raw: IO[bytes], terminator: bytes) -> Iterator[bytes]:
     if terminator in (b"\n", b"\r\n"):
         for line in raw:
             yield line.rstrip(b"\n").rstrip(b"\r")

@@ -56,13 +56,13 @@ def sources(settings: Settings) -> list[Source]:
     return sorted(found, key=lambda source: source.seq)
 
 
-def add(settings: Settings, url: str, topic: str | None = None) -> Source:
-    """Register a source (idempotent: an active URL is returned as it is)."""
+def add(settings: Settings, url: str, topic: str | None = None) -> tuple[Source, bool]:
+    """Register a source; idempotent: an active URL is returned as it is, with False."""
     url = normalize(url)
     current = sources(settings)
     for source in current:
         if source.url == url:
-            return source
+            return source, False
     topic = topic or topic_for(url, settings)
     if topic is None:
         raise SourceError(f"no topic rule matches {url}; name one of {', '.join(settings.kafka.data_topics)}")
@@ -78,17 +78,17 @@ def add(settings: Settings, url: str, topic: str | None = None) -> Source:
         added_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
     _write(settings, source.id, source.to_json())
-    return source
+    return source, True
 
 
-def remove(settings: Settings, url: str) -> Source:
-    """Unregister a source; its stream stops, what it sent stays counted."""
+def remove(settings: Settings, url: str) -> Source | None:
+    """Unregister a source (None when it was not active); its stream stops, what it sent stays counted."""
     url = normalize(url)
     for source in sources(settings):
         if source.url == url:
             _write(settings, source.id, None)
             return source
-    raise SourceError(f"{url} is not an active source")
+    return None
 
 
 def _write(settings: Settings, key: str, value: bytes | None) -> None:
