@@ -9,16 +9,19 @@ source and per kingdom, unique species per source and overall.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import groundtruth
 import pytest
 
+ROOT = Path(__file__).resolve().parents[3]
 SEEDS = ["https://gbif.org", "https://obis.org", "https://idigbio.org"]
 NODES = ["node0", "node1", "node2"]
 ZOOTOPIA = "runuser -u zootopia -- /opt/zootopia/app/venv/bin/zootopia"
@@ -26,6 +29,7 @@ PYTHON = "runuser -u zootopia -- /opt/zootopia/app/venv/bin/python"
 
 READ_WINDOWS = """
 import json
+import os
 from hdfs import InsecureClient
 from zootopia import config
 settings = config.load()
@@ -45,6 +49,19 @@ def on(node: str, command: str, check: bool = True) -> str:
     if check and result.returncode != 0:
         raise AssertionError(f"{node}: {command} -> {result.returncode}\n{result.stdout}\n{result.stderr}")
     return result.stdout.strip()
+
+
+def playbook(name: str, *extra: str) -> str:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    result = subprocess.run(
+        ["ansible-playbook", "-i", str(ROOT / "inventory/local"), str(ROOT / name), *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
 
 
 def wait_for(what: str, condition: Callable[[], bool], timeout: float, every: float = 3.0) -> None:
@@ -202,9 +219,12 @@ def test_values_that_are_not_records_are_counted_as_rejects_by_the_consumer(stre
     wait_for("7 rejects counted", lambda: windows()[-1]["cumulative"]["rejects"] == before + 7, 300)
 
 
-def test_a_removed_source_stops_on_its_node_and_the_rest_survive_a_node_restart() -> None:
+def test_a_source_removed_by_the_playbook_stops_and_the_rest_survive_a_node_restart() -> None:
     rows = {row["url"]: row for row in streams()}
-    on("node0", f"{ZOOTOPIA} streams remove https://idigbio.org")
+    removed = playbook("playbooks/streams.yml", "-e", json.dumps({"streams_remove": ["https://idigbio.org"]}))
+    assert "changed=1" in removed
+    again = playbook("playbooks/streams.yml", "-e", json.dumps({"streams_remove": ["https://idigbio.org"]}))
+    assert "changed=0" in again
     idigbio = rows["https://idigbio.org"]
     wait_for(
         "the idigbio stream stopped", lambda: not unit_active(idigbio["node"], f"zootopia-stream@{idigbio['id']}"), 60
