@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 VENV := $(CURDIR)/.venv
 export PATH := $(VENV)/bin:$(PATH)
-PYTHON_SOURCES := roles/artifact_cache/files roles/kafka/library tests molecule/default/tests app
+PYTHON_SOURCES := roles/artifact_cache/files roles/kafka/library tests molecule/default/tests app bench
 
 .PHONY: demo test bootstrap cluster artifacts converge lint unit molecule down
 

@@ -57,12 +57,14 @@ class WindowWriter:
         decoded = batch.select(
             columns.source(F.col("key")).alias("source"),
             F.col("topic"),
+            F.col("timestamp"),
             F.col("value").cast("string").alias("value"),
         ).withColumn("parsed", columns.parsed(F.col("value")))
         # Cached: every count and write of the window reads these rows, Kafka is read once.
         rows = decoded.select(
             "source",
             "topic",
+            "timestamp",
             "value",
             columns.is_record(F.col("value"), F.col("parsed")).alias("valid"),
             columns.kingdom(F.col("parsed").getField(KINGDOM)).alias("kingdom"),
@@ -70,6 +72,7 @@ class WindowWriter:
         ).persist()
         try:
             document = self._window(rows, window)
+            document["timing"] = self._timing(rows, started)
         finally:
             rows.unpersist()
         path = self.store.write_document(document)
@@ -85,6 +88,20 @@ class WindowWriter:
             seconds,
             path,
         )
+
+    @staticmethod
+    def _timing(rows: DataFrame, started: float) -> dict[str, Any]:
+        """When the window's values reached Kafka, and how long the window took: the figures of bench/."""
+        first, last = rows.agg(F.min("timestamp"), F.max("timestamp")).first() or (None, None)
+
+        def iso(value: datetime | None) -> str | None:
+            return None if value is None else value.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+        return {
+            "first_value_at": iso(first),
+            "last_value_at": iso(last),
+            "processing_seconds": round(time.monotonic() - started, 3),
+        }
 
     def _window(self, rows: DataFrame, window: int) -> dict[str, Any]:
         counts: list[KingdomCount] = []
