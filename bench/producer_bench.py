@@ -76,12 +76,25 @@ def plain_producer(settings: config.Settings, records: list[Record]) -> float:
     return len(values) / seconds
 
 
-def producer_performance(settings: config.Settings, count: int, size: int, kafka_home: str) -> dict[str, float]:
-    """Kafka's own ProducerPerformance with the same count, size and acks."""
+# The producer settings of zootopia.kafka_io, for a like-for-like run of Kafka's tool.
+SAME_PROPS = ["enable.idempotence=true", "compression.type=gzip", "batch.size=1048576", "linger.ms=50"]
+
+
+def producer_performance(
+    settings: config.Settings, count: int, payload: list[str], kafka_home: str, props: list[str]
+) -> dict[str, float]:
+    """Kafka's own ProducerPerformance, acks=all: random bytes of the given size (`payload` = [size]),
+    or the very records as a payload file."""
+    if len(payload) == 1:
+        data = ["--record-size", payload[0]]
+    else:
+        path = Path("/var/lib/zootopia/bench-payload.jsonl")
+        path.write_text("\n".join(payload) + "\n", encoding="utf-8")
+        data = ["--payload-file", str(path)]
     command = [
         "java", "-Xmx512m", "-cp", f"{kafka_home}/libs/*", "org.apache.kafka.tools.ProducerPerformance",
-        "--topic", TOPIC, "--num-records", str(count), "--record-size", str(size), "--throughput", "-1",
-        "--producer-props", f"bootstrap.servers={','.join(settings.kafka.bootstrap_servers)}", "acks=all",
+        "--topic", TOPIC, "--num-records", str(count), *data, "--throughput", "-1",
+        "--producer-props", f"bootstrap.servers={','.join(settings.kafka.bootstrap_servers)}", "acks=all", *props,
     ]  # fmt: skip
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     summary = output.strip().splitlines()[-1]
@@ -105,7 +118,16 @@ def main() -> int:
         "record_bytes": size,
         "zootopia_stream_records_per_s": round(zootopia_stream(settings, records)),
         "kafka_python_plain_records_per_s": round(plain_producer(settings, records)),
-        "kafka_producer_performance": producer_performance(settings, len(records), size, args.kafka_home),
+        "kafka_producer_performance_random_bytes_default_props": producer_performance(
+            settings, len(records), [str(size)], args.kafka_home, []
+        ),
+        "kafka_producer_performance_same_records_same_props": producer_performance(
+            settings,
+            len(records),
+            [record.to_json().decode("utf-8") for record in records],
+            args.kafka_home,
+            SAME_PROPS,
+        ),
     }
     print(json.dumps(figures, indent=2))
     return 0
