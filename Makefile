@@ -7,9 +7,9 @@ VENV := $(CURDIR)/.venv
 export PATH := $(VENV)/bin:$(PATH)
 PYTHON_SOURCES := roles/artifact_cache/files roles/kafka/library tests molecule/default/tests app bench
 
-.PHONY: demo test bootstrap cluster artifacts converge lint unit molecule down
+.PHONY: demo test bootstrap cluster artifacts converge streams lint unit molecule down
 
-demo: bootstrap cluster converge
+demo: bootstrap cluster converge streams
 
 test: bootstrap lint unit molecule
 
@@ -24,6 +24,10 @@ artifacts:
 
 converge:
 	ansible-playbook site.yml
+
+# The demo streams the three seeds (served by the local mirror).
+streams:
+	ansible-playbook playbooks/streams.yml -e '{"streams_add": ["https://gbif.org", "https://obis.org", "https://idigbio.org"]}'
 
 lint:
 	yamllint --strict .
