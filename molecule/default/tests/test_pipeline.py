@@ -107,7 +107,8 @@ def truth() -> dict[str, groundtruth.Truth]:
 def added() -> list[dict[str, Any]]:
     """The three seeds, added to a pipeline that has seen nothing yet."""
     assert streams() == [], "the pipeline checks start with no source"
-    assert windows() == [], "the pipeline checks start from empty results"
+    # The consumer's first batch runs at its start, with or without values: empty windows may exist.
+    assert all(doc["records"] + doc["rejects"] == 0 for doc in windows()), "the pipeline checks start from no results"
     for seed in SEEDS:
         on("node0", f"{ZOOTOPIA} streams add {seed}")
     return streams()
