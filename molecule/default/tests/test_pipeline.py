@@ -107,8 +107,9 @@ def truth() -> dict[str, groundtruth.Truth]:
 def added() -> list[dict[str, Any]]:
     """The three seeds, added to a pipeline that has seen nothing yet."""
     assert streams() == [], "the pipeline checks start with no source"
-    # The consumer's first batch runs at its start, with or without values: empty windows may exist.
-    assert all(doc["records"] + doc["rejects"] == 0 for doc in windows()), "the pipeline checks start from no results"
+    # Empty windows may exist (the consumer's first batch runs at its start), and rejects: the
+    # cluster checks send plain-text values to the topics. No record has been counted yet.
+    assert all(doc["records"] == 0 for doc in windows()), "the pipeline checks start from no counted record"
     for seed in SEEDS:
         on("node0", f"{ZOOTOPIA} streams add {seed}")
     return streams()
