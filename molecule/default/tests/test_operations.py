@@ -5,14 +5,12 @@ restarts only Kafka broker after broker, a restarted node brings its units back 
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
-INVENTORY = ROOT / "inventory" / "local"
+from controller import on, run_playbook
+
 NODES = ["node0", "node1", "node2"]
 NODE_UNITS = {
     "node0": ["zookeeper", "kafka", "hdfs-namenode", "hdfs-datanode", "spark-master", "spark-worker"],
@@ -21,34 +19,15 @@ NODE_UNITS = {
 }
 
 
-def _on(node: str, command: str) -> str:
-    result = subprocess.run(["docker", "exec", node, "sh", "-c", command], capture_output=True, text=True, check=True)
-    return result.stdout.strip()
-
-
 def _timestamps(node: str, unit: str) -> tuple[int, int]:
     """(last became active, last became inactive), on the kernel's monotonic clock shared by all nodes."""
-    shown = _on(node, f"systemctl show --property=ActiveEnterTimestampMonotonic,InactiveEnterTimestampMonotonic {unit}")
+    shown = on(node, f"systemctl show --property=ActiveEnterTimestampMonotonic,InactiveEnterTimestampMonotonic {unit}")
     values = dict(line.split("=", 1) for line in shown.splitlines())
     return int(values["ActiveEnterTimestampMonotonic"]), int(values["InactiveEnterTimestampMonotonic"])
 
 
-def _playbook(playbook: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    # Plain text to match against, even under molecule (which forces colour).
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    return subprocess.run(
-        ["ansible-playbook", "-i", str(INVENTORY), playbook, *extra],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-
-
 def _kafka_topic_header(topic: str) -> str:
-    described = _on(
+    described = on(
         "node0",
         "java -cp '/opt/zootopia/kafka/libs/*' kafka.admin.TopicCommand "
         f"--bootstrap-server node0:9092 --describe --topic {topic}",
@@ -65,14 +44,14 @@ def _assert_brokers_restarted_one_at_a_time(after: dict[tuple[str, str], tuple[i
 
 
 def test_check_mode_on_the_converged_cluster_changes_nothing() -> None:
-    result = _playbook("site.yml", "--check", "--diff")
+    result = run_playbook("site.yml", "--check", "--diff")
     assert result.returncode == 0, result.stdout[-3000:]
     recap = re.findall(r"^(node\d)\s+: ok=\d+\s+changed=(\d+)", result.stdout, re.MULTILINE)
     assert sorted(recap) == [(node, "0") for node in NODES]
 
 
 def test_status_playbook_shows_every_unit_running_and_enabled() -> None:
-    result = _playbook("playbooks/status.yml")
+    result = run_playbook("playbooks/status.yml")
     assert result.returncode == 0, result.stdout[-3000:]
     for node, units in NODE_UNITS.items():
         for unit in units:
@@ -80,19 +59,19 @@ def test_status_playbook_shows_every_unit_running_and_enabled() -> None:
 
 
 def test_stop_and_start_playbooks() -> None:
-    stopped = _playbook("playbooks/stop.yml")
+    stopped = run_playbook("playbooks/stop.yml")
     assert stopped.returncode == 0, stopped.stdout[-3000:]
     for node, units in NODE_UNITS.items():
-        assert _on(node, f"systemctl is-active {' '.join(units)} || true").split() == ["inactive"] * len(units)
-    started = _playbook("playbooks/start.yml")
+        assert on(node, f"systemctl is-active {' '.join(units)} || true").split() == ["inactive"] * len(units)
+    started = run_playbook("playbooks/start.yml")
     assert started.returncode == 0, started.stdout[-3000:]
     for node, units in NODE_UNITS.items():
-        assert _on(node, f"systemctl is-active {' '.join(units)} || true").split() == ["active"] * len(units)
+        assert on(node, f"systemctl is-active {' '.join(units)} || true").split() == ["active"] * len(units)
 
 
 def test_restart_playbook_restarts_the_brokers_one_at_a_time() -> None:
     before = {(node, "kafka"): _timestamps(node, "kafka") for node in NODES}
-    result = _playbook("playbooks/restart.yml")
+    result = run_playbook("playbooks/restart.yml")
     assert result.returncode == 0, result.stdout[-3000:]
     after = {key: _timestamps(*key) for key in before}
     assert all(after[key][0] > before[key][0] for key in before)
@@ -102,18 +81,18 @@ def test_restart_playbook_restarts_the_brokers_one_at_a_time() -> None:
 def test_topics_follow_the_inventory_and_refuse_impossible_changes() -> None:
     longer = json.dumps({"kafka_topics": [{"name": "gbif", "config": {"retention.ms": 60000}}]})
     try:
-        applied = _playbook("playbooks/kafka_topics.yml", "-e", longer)
+        applied = run_playbook("playbooks/kafka_topics.yml", "-e", longer)
         assert applied.returncode == 0, applied.stdout[-3000:]
         assert "retention.ms=60000" in _kafka_topic_header("gbif")
     finally:
-        restored = _playbook("playbooks/kafka_topics.yml")
+        restored = run_playbook("playbooks/kafka_topics.yml")
         assert restored.returncode == 0, restored.stdout[-3000:]
     assert "retention.ms=86400000" in _kafka_topic_header("gbif")
     for change, reason in [
         ({"partitions": 2}, "Kafka cannot remove partitions"),
         ({"replication_factor": 2}, "reassignment"),
     ]:
-        refused = _playbook(
+        refused = run_playbook(
             "playbooks/kafka_topics.yml", "-e", json.dumps({"kafka_topics": [{"name": "obis", **change}]})
         )
         assert refused.returncode != 0
@@ -126,11 +105,11 @@ def test_a_changed_kafka_setting_restarts_only_kafka_one_broker_at_a_time() -> N
     before = {(node, unit): _timestamps(node, unit) for node, units in NODE_UNITS.items() for unit in units}
     changed = json.dumps({"kafka_server_config_extra": {"log.cleaner.threads": 2}})
     try:
-        result = _playbook("playbooks/kafka.yml", "-e", changed)
+        result = run_playbook("playbooks/kafka.yml", "-e", changed)
         assert result.returncode == 0, result.stdout[-3000:]
         after = {key: _timestamps(*key) for key in before}
     finally:
-        restored = _playbook("playbooks/kafka.yml")
+        restored = run_playbook("playbooks/kafka.yml")
         assert restored.returncode == 0, restored.stdout[-3000:]
     for node, unit in before:
         if unit == "kafka":
@@ -149,7 +128,7 @@ def test_a_restarted_node_brings_its_units_back_without_ansible() -> None:
     deadline = time.monotonic() + 180
     states: dict[str, str] = {}
     while time.monotonic() < deadline:
-        states = {unit: _on("node2", f"systemctl is-active {unit} || true") for unit in NODE_UNITS["node2"]}
+        states = {unit: on("node2", f"systemctl is-active {unit} || true") for unit in NODE_UNITS["node2"]}
         if all(state == "active" for state in states.values()):
             break
         time.sleep(3)

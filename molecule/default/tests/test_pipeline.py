@@ -9,19 +9,17 @@ source and per kingdom, unique species per source and overall.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import groundtruth
 import pytest
+from controller import on, run_playbook
 
-ROOT = Path(__file__).resolve().parents[3]
 SEEDS = ["https://gbif.org", "https://obis.org", "https://idigbio.org"]
 NODES = ["node0", "node1", "node2"]
 ZOOTOPIA = "runuser -u zootopia -- /opt/zootopia/app/venv/bin/zootopia"
@@ -44,22 +42,8 @@ print(json.dumps(docs))
 """
 
 
-def on(node: str, command: str, check: bool = True) -> str:
-    result = subprocess.run(["docker", "exec", node, "sh", "-c", command], capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{node}: {command} -> {result.returncode}\n{result.stdout}\n{result.stderr}")
-    return result.stdout.strip()
-
-
 def playbook(name: str, *extra: str) -> str:
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    result = subprocess.run(
-        ["ansible-playbook", "-i", str(ROOT / "inventory/local"), str(ROOT / name), *extra],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
+    result = run_playbook(name, *extra)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -80,6 +64,11 @@ def streams() -> list[dict[str, Any]]:
 def windows() -> list[dict[str, Any]]:
     docs: list[dict[str, Any]] = json.loads(on("node0", f"{PYTHON} - <<'EOF'\n{READ_WINDOWS}\nEOF"))
     return docs
+
+
+def counted_records() -> int:
+    docs = windows()
+    return int(docs[-1]["cumulative"]["records"]) if docs else 0
 
 
 def unit_active(node: str, unit: str) -> bool:
@@ -128,7 +117,7 @@ def streamed(added: list[dict[str, Any]], truth: dict[str, groundtruth.Truth]) -
     wait_for("streams exhausted", lambda: all(row["state"] == "done" for row in streams()), 900)
     wait_for(
         f"all {expected} records counted",
-        lambda: bool(windows()) and windows()[-1]["cumulative"]["records"] >= expected,
+        lambda: counted_records() >= expected,
         600,
         every=10,
     )
