@@ -69,6 +69,15 @@ def _parser() -> argparse.ArgumentParser:
     mirror_module.add_arguments(serve)
     serve.set_defaults(handler=mirror_module.run)
 
+    api = commands.add_parser("api", help="the HTTP API and dashboard").add_subparsers(dest="action", required=True)
+    api_serve = api.add_parser("serve", help="serve the API with gunicorn (systemd service)")
+    api_serve.add_argument("--bind", default="127.0.0.1:10001", help="HOST:PORT to listen on")
+    api_serve.add_argument("--workers", type=int, default=2)
+    api_serve.add_argument("--threads", type=int, default=8)
+    api_serve.add_argument("--certfile", help="PEM certificate: serve HTTPS")
+    api_serve.add_argument("--keyfile", help="PEM private key of the certificate")
+    api_serve.set_defaults(handler=_api_serve)
+
     consumer = commands.add_parser("consumer", help="the Spark Structured Streaming job").add_subparsers(
         dest="action", required=True
     )
@@ -139,6 +148,13 @@ def _produce(args: argparse.Namespace) -> int:
     outcome = runner.produce_lines(settings, registry.normalize(args.source), args.topic)
     print(json.dumps(asdict(outcome)))
     return 0
+
+
+def _api_serve(args: argparse.Namespace) -> int:
+    from zootopia.api.serve import serve
+
+    serve(args.bind, args.workers, args.threads, args.certfile, args.keyfile)
+    return 1  # not reached: serve() replaces this process
 
 
 def _consumer_run(args: argparse.Namespace) -> int:

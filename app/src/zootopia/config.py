@@ -83,6 +83,22 @@ class ConsumerSettings:
 
 
 @dataclass(frozen=True)
+class ApiSettings:
+    """The HTTP API on the master (zootopia api serve)."""
+
+    # /addSource starts streams for these URLs only: the API never fetches anything else.
+    allowed_sources: list[str] = field(default_factory=lambda: list(SEED_TOPICS))
+    # A file holding the bearer token every request must carry; "" for none.
+    token_file: str = ""
+    # How often the API looks for new window documents on HDFS.
+    refresh_seconds: float = 5.0
+    # The Spark master's web UI (its JSON status feeds /health).
+    spark_ui: str = "http://localhost:8080"
+    # Each component check of /health gives up after this long.
+    health_timeout_seconds: float = 3.0
+
+
+@dataclass(frozen=True)
 class Settings:
     # Stream nodes in round-robin order: the n-th source added runs on nodes[n % len(nodes)].
     nodes: list[str] = field(default_factory=lambda: ["localhost"])
@@ -95,6 +111,7 @@ class Settings:
     preston: PrestonSettings = field(default_factory=PrestonSettings)
     hdfs: HdfsSettings = field(default_factory=HdfsSettings)
     consumer: ConsumerSettings = field(default_factory=ConsumerSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Settings:
@@ -105,6 +122,7 @@ class Settings:
             "preston": PrestonSettings,
             "hdfs": HdfsSettings,
             "consumer": ConsumerSettings,
+            "api": ApiSettings,
         }
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known

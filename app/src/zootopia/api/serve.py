@@ -1,0 +1,55 @@
+"""Running the API: gunicorn (threads, optional TLS) around the app built from the settings file."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from flask import Flask
+
+from zootopia import config
+from zootopia.api import health
+from zootopia.api.app import create_app
+from zootopia.api.results import HdfsDocuments, Results
+from zootopia.api.streams import AllowList, RegistryStreams
+
+
+def read_token(path: str) -> str:
+    """The token of the settings' token_file ("" when none is configured); an empty file is an error."""
+    if not path:
+        return ""
+    token = Path(path).read_text(encoding="utf-8").strip()
+    if not token:
+        raise ValueError(f"the token file {path} is empty")
+    return token
+
+
+def wsgi() -> Flask:
+    """gunicorn's app factory: each worker holds its own results snapshot, refreshed in the background."""
+    settings = config.load()
+    documents = HdfsDocuments(settings.hdfs.url, settings.hdfs.user, settings.hdfs.root)
+    results = Results(documents, settings.api.refresh_seconds)
+    results.start()
+    return create_app(
+        results,
+        RegistryStreams(settings),
+        AllowList(settings.api.allowed_sources),
+        health.for_cluster(settings, results),
+        token=read_token(settings.api.token_file),
+    )
+
+
+def gunicorn_command(bind: str, workers: int, threads: int, certfile: str | None, keyfile: str | None) -> list[str]:
+    if (certfile is None) != (keyfile is None):
+        raise ValueError("TLS needs both --certfile and --keyfile")
+    command = [sys.executable, "-m", "gunicorn", "--bind", bind, "--worker-class", "gthread"]
+    command += ["--workers", str(workers), "--threads", str(threads), "--access-logfile", "-"]
+    if certfile and keyfile:
+        command += ["--certfile", certfile, "--keyfile", keyfile]
+    return [*command, "zootopia.api.serve:wsgi()"]
+
+
+def serve(bind: str, workers: int, threads: int, certfile: str | None, keyfile: str | None) -> None:
+    command = gunicorn_command(bind, workers, threads, certfile, keyfile)
+    os.execv(command[0], command)
