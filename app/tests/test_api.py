@@ -202,3 +202,11 @@ def test_dashboard_page(client: FlaskClient) -> None:
     assert response.status_code == 200
     assert response.mimetype == "text/html"
     assert b"<svg" in response.data or b"svg" in response.data
+
+
+def test_openapi_names_the_allow_list_and_the_token(streams: MemoryStreams) -> None:
+    described = _json(_client(streams, token=TOKEN), f"/openapi.json?token={TOKEN}")
+    url = described["paths"]["/addSource"]["get"]["parameters"][0]
+    assert url["schema"]["enum"] == ["https://gbif.org", "https://idigbio.org", "https://obis.org"]
+    assert described["security"] == [{"bearer": []}]
+    assert all("401" in item["get"]["responses"] for item in described["paths"].values())

@@ -13,6 +13,19 @@ import yaml
 from testinfra.host import Host
 
 ROOT = Path(__file__).resolve().parents[3]
+# The modules in the order they run: deployment first; the pipeline checks before the checks that read
+# the results they leave; the master's restart (end of test_api) before the last look at every unit.
+ORDER = [
+    "test_app",
+    "test_api_deploy",
+    "test_base",
+    "test_cluster",
+    "test_operations",
+    "test_pipeline",
+    "test_dashboard",
+    "test_api",
+    "test_units",
+]
 STACK_DEFAULTS = ROOT / "roles" / "stack" / "defaults" / "main.yml"
 LOCAL_HOSTS = ROOT / "inventory" / "local" / "hosts.yml"
 
@@ -68,3 +81,11 @@ def node(request: pytest.FixtureRequest) -> Callable[[str], Host]:
         return host
 
     return get
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.module.__name__ if isinstance(item, pytest.Function) else ""
+        return ORDER.index(name) if name in ORDER else len(ORDER)
+
+    items.sort(key=rank)  # stable: a module's checks keep their order

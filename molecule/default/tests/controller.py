@@ -1,13 +1,35 @@
-"""Controller-side helpers of the checks that drive the nodes as ops would: a command on a node, a playbook."""
+"""Controller-side helpers of the checks: a command on a node, a playbook run, the pipeline's streams and windows."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[3]
 INVENTORY = ROOT / "inventory" / "local"
+ZOOTOPIA = "runuser -u zootopia -- /opt/zootopia/app/venv/bin/zootopia"
+PYTHON = "runuser -u zootopia -- /opt/zootopia/app/venv/bin/python"
+
+READ_WINDOWS = """
+import json
+import os
+from hdfs import InsecureClient
+from zootopia import config
+settings = config.load()
+client = InsecureClient(settings.hdfs.url, user=settings.hdfs.user)
+root = settings.hdfs.root + "/windows"
+names = sorted(n for n in (client.list(root) if client.status(root, strict=False) else []) if n.endswith(".json"))
+docs = []
+for name in names:
+    with client.read(root + "/" + name) as reader:
+        docs.append(json.load(reader))
+print(json.dumps(docs))
+"""
 
 
 def on(node: str, command: str, check: bool = True) -> str:
@@ -31,3 +53,21 @@ def run_playbook(playbook: str, *extra: str) -> subprocess.CompletedProcess[str]
         timeout=900,
         check=False,
     )
+
+
+def wait_for(what: str, condition: Callable[[], bool], timeout: float, every: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(every)
+
+
+def streams() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = json.loads(on("node0", f"{ZOOTOPIA} streams list --json"))
+    return rows
+
+
+def windows() -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = json.loads(on("node0", f"{PYTHON} - <<'EOF'\n{READ_WINDOWS}\nEOF"))
+    return docs

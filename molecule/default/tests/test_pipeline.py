@@ -12,58 +12,21 @@ import json
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import groundtruth
 import pytest
-from controller import on, run_playbook
+from controller import ZOOTOPIA, on, run_playbook, streams, wait_for, windows
 
 SEEDS = ["https://gbif.org", "https://obis.org", "https://idigbio.org"]
 NODES = ["node0", "node1", "node2"]
-ZOOTOPIA = "runuser -u zootopia -- /opt/zootopia/app/venv/bin/zootopia"
-PYTHON = "runuser -u zootopia -- /opt/zootopia/app/venv/bin/python"
-
-READ_WINDOWS = """
-import json
-import os
-from hdfs import InsecureClient
-from zootopia import config
-settings = config.load()
-client = InsecureClient(settings.hdfs.url, user=settings.hdfs.user)
-root = settings.hdfs.root + "/windows"
-names = sorted(n for n in (client.list(root) if client.status(root, strict=False) else []) if n.endswith(".json"))
-docs = []
-for name in names:
-    with client.read(root + "/" + name) as reader:
-        docs.append(json.load(reader))
-print(json.dumps(docs))
-"""
 
 
 def playbook(name: str, *extra: str) -> str:
     result = run_playbook(name, *extra)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
-
-
-def wait_for(what: str, condition: Callable[[], bool], timeout: float, every: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(every)
-
-
-def streams() -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = json.loads(on("node0", f"{ZOOTOPIA} streams list --json"))
-    return rows
-
-
-def windows() -> list[dict[str, Any]]:
-    docs: list[dict[str, Any]] = json.loads(on("node0", f"{PYTHON} - <<'EOF'\n{READ_WINDOWS}\nEOF"))
-    return docs
 
 
 def counted_records() -> int:

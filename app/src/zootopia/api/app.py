@@ -64,7 +64,7 @@ def create_app(results: Results, streams: Streams, allow: AllowList, health: Hea
     @app.get("/openapi.json")
     def openapi() -> Response:
         params.checked(request.args, ())
-        return jsonify(openapi_document(secured=bool(token)))
+        return jsonify(openapi_document(secured=bool(token), allowed=sorted(allow.urls)))
 
     @app.get("/addSource")
     def add_source() -> Response:

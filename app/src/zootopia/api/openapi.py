@@ -47,8 +47,11 @@ def _operation(summary: str, parameters: list[dict[str, Any]], ok: dict[str, Any
     }
 
 
-def document(secured: bool) -> dict[str, Any]:
-    """The description; `secured` when a token is configured (then every operation needs it)."""
+def document(secured: bool, allowed: list[str]) -> dict[str, Any]:
+    """The description; `secured` when a token is configured (then every operation needs it).
+
+    /addSource takes the configured allow-list only, so the schema names it.
+    """
     window_counts = {
         "type": "object",
         "required": ["window", "counts", "cumulative"],
@@ -98,7 +101,7 @@ def document(secured: bool) -> dict[str, Any]:
         },
         "/addSource": _operation(
             "Stream an allowed source (nothing changes when it already streams); the text reply is empty",
-            [_URL],
+            [{**_URL, "schema": {"type": "string", "enum": allowed}}],
             _answer(
                 "The source streams",
                 {
