@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the controller needs on a fresh Debian/Ubuntu machine: the
-# Docker engine and debootstrap (local cluster), Maven (artifact cache), and
-# the Python tools in .venv. Safe to re-run: it only adds what is missing.
+# Docker engine and debootstrap (local cluster), Maven (artifact cache),
+# Chromium (dashboard check), and the Python tools in .venv. Safe to re-run:
+# it only adds what is missing.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -12,6 +13,9 @@ command -v dockerd >/dev/null || missing+=(docker.io)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
 command -v mvn >/dev/null || missing+=(maven)
 command -v ssh >/dev/null || missing+=(openssh-client)
+# Headless Chromium and its driver, for the dashboard check (Debian's builds: nothing is downloaded).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "bootstrap: installing ${missing[*]}" >&2
   apt-get update -qq
