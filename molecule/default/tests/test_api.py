@@ -48,6 +48,8 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="module")
 def api(base: str, token: str, certificate: str) -> Iterator[requests.Session]:
     session = requests.Session()
+    # Not the environment's CA bundle (REQUESTS_CA_BUNDLE would override `verify`), not its proxies.
+    session.trust_env = False
     session.verify = certificate
     session.headers["Authorization"] = f"Bearer {token}"
     yield session
