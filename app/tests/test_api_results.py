@@ -88,6 +88,11 @@ def test_gunicorn_command_serves_tls_only_with_certificate_and_key() -> None:
     plain = gunicorn_command("0.0.0.0:10001", 2, 8, None, None)
     assert "--certfile" not in plain
     assert plain[-1] == "zootopia.api.serve:wsgi()"
+    # A token given as ?token= never reaches the access log: paths only, no request line or query.
+    log_format = plain[plain.index("--access-logformat") + 1]
+    assert "%(U)s" in log_format
+    assert "%(r)s" not in log_format
+    assert "%(q)s" not in log_format
     tls = gunicorn_command("0.0.0.0:10001", 2, 8, "/c.pem", "/k.pem")
     assert tls[tls.index("--certfile") + 1] == "/c.pem"
     assert tls[tls.index("--keyfile") + 1] == "/k.pem"

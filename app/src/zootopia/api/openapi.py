@@ -34,7 +34,8 @@ def _refusals(*statuses: int) -> dict[str, Any]:
         404: "No such window",
         503: "A component did not answer",
     }
-    return {str(status): _answer(reasons[status], _ERROR) for status in (*statuses, 401)}
+    # Every operation refuses unknown parameters (400) and, with a token configured, a missing one (401).
+    return {str(status): _answer(reasons[status], _ERROR) for status in sorted({*statuses, 400, 401})}
 
 
 def _operation(summary: str, parameters: list[dict[str, Any]], ok: dict[str, Any], *refusals: int) -> dict[str, Any]:

@@ -45,6 +45,8 @@ def gunicorn_command(bind: str, workers: int, threads: int, certfile: str | None
         raise ValueError("TLS needs both --certfile and --keyfile")
     command = [sys.executable, "-m", "gunicorn", "--bind", bind, "--worker-class", "gthread"]
     command += ["--workers", str(workers), "--threads", str(threads), "--access-logfile", "-"]
+    # The path without its query: a token passed as ?token= must not reach the journal.
+    command += ["--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(L)ss']
     if certfile and keyfile:
         command += ["--certfile", certfile, "--keyfile", keyfile]
     return [*command, "zootopia.api.serve:wsgi()"]
