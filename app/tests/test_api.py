@@ -108,7 +108,7 @@ def test_count_as_json_carries_the_running_totals(client: FlaskClient) -> None:
     ("query", "message"),
     [
         ("by=species", "Invalid value 'species' for 'by': use one of source, kingdom, totalSpecies"),
-        ("", "Missing parameter 'by'"),
+        ("", "Missing parameter 'by' (one of source, kingdom, totalSpecies)"),
         ("by=kingdom&windows=0", "Invalid value '0' for 'windows'"),
         ("by=kingdom&windows=-2", "Invalid value '-2' for 'windows'"),
         ("by=kingdom&windows=²", "Invalid value '²' for 'windows'"),

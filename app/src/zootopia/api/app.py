@@ -95,7 +95,7 @@ def create_app(results: Results, streams: Streams, allow: AllowList, health: Hea
 
     @app.get("/count")
     def count() -> Response:
-        args = params.checked(request.args, ("by", "windows"), required=("by",))
+        args = params.checked(request.args, ("by", "windows"))
         by = params.by(args.get("by"))
         last = params.windows(args.get("windows"))
         snapshot = results.snapshot
@@ -106,7 +106,7 @@ def create_app(results: Results, streams: Streams, allow: AllowList, health: Hea
 
     @app.get("/window")
     def window() -> Response:
-        number = params.window_id(params.checked(request.args, ("id",), required=("id",))["id"])
+        number = params.window_id(params.checked(request.args, ("id",)).get("id"))
         found = results.snapshot.window(number)
         if found is None:
             raise ApiError(404, f"No window {number} (windows so far: {results.snapshot.last})")
