@@ -298,6 +298,8 @@ def test_the_api_and_its_streams_come_back_after_the_master_restarts(api: reques
             return False
 
     wait_for("the API back", answers, 300, every=2)
+    # Every component it reports on recovers too (the NameNode leaves safe mode, the consumer resubmits).
+    wait_for("/health ok", lambda: api.get(base + "/health", timeout=30).status_code == 200, 600, every=5)
     assert lines(get(api, base, "/listSources")) == [row["url"] for row in active]
     for row in on_master:
         unit = f"zootopia-stream@{row['id']}"
