@@ -6,6 +6,7 @@ Results come from the in-memory snapshot (api/results.py); stream control goes t
 from __future__ import annotations
 
 import hmac
+import json
 from importlib.resources import files
 
 from flask import Flask, Response, g, jsonify, request
@@ -20,6 +21,8 @@ from zootopia.api.streams import AllowList, RegistryUnavailableError, Streams, d
 from zootopia.registry import SourceError
 
 JSON = "application/json"
+# Rendered /count answers kept per snapshot (the by x windows x format combinations asked for).
+RENDERED_MAX = 256
 TEXT = "text/plain"
 
 
@@ -99,10 +102,14 @@ def create_app(results: Results, streams: Streams, allow: AllowList, health: Hea
         by = params.by(args.get("by"))
         last = params.windows(args.get("windows"))
         snapshot = results.snapshot
-        if last is None:
-            totals = snapshot.totals_of(by)
-            return _reply(200, [f"{name} {number}" for name, number in totals.items()], {"by": by, "counts": totals})
-        return _count_windows(snapshot, by, last)
+        # The same question on the same snapshot gets the same bytes: rendered once per window.
+        key = (by, last, bool(g.json))
+        body = snapshot.rendered.get(key)
+        if body is None:
+            body = _count(snapshot, by, last)
+            if len(snapshot.rendered) < RENDERED_MAX:
+                snapshot.rendered[key] = body
+        return Response(body, status=200, mimetype=JSON if g.json else TEXT)
 
     @app.get("/window")
     def window() -> Response:
@@ -134,11 +141,14 @@ def create_app(results: Results, streams: Streams, allow: AllowList, health: Hea
     return app
 
 
-def _count_windows(snapshot: Snapshot, by: str, last: int) -> Response:
+def _count(snapshot: Snapshot, by: str, last: int | None) -> bytes:
+    if last is None:
+        totals = snapshot.totals_of(by)
+        return _render([f"{name} {number}" for name, number in totals.items()], {"by": by, "counts": totals})
     shown = snapshot.windows[-last:] if last else snapshot.windows
     lines = [f"{w.id} {name} {number}" for w in shown for name, number in w.counts(by).items()]
     listed = [{"window": w.id, "counts": w.counts(by), "cumulative": w.cumulative(by)} for w in shown]
-    return _reply(200, lines, {"by": by, "windows": listed})
+    return _render(lines, {"by": by, "windows": listed})
 
 
 def _token_matches(token: str) -> bool:
@@ -150,10 +160,12 @@ def _token_matches(token: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8"))
 
 
-def _reply(status: int, lines: list[str], body: object) -> Response:
+def _render(lines: list[str], body: object) -> bytes:
+    """The answer's bytes: JSON when the caller asked for it, else the lines as plain text."""
     if g.get("json", False):
-        response = jsonify(body)
-        response.status_code = status
-        return response
-    text = "".join(line + "\n" for line in lines)
-    return Response(text, status=status, mimetype=TEXT)
+        return json.dumps(body, separators=(",", ":")).encode("utf-8") + b"\n"
+    return "".join(line + "\n" for line in lines).encode("utf-8")
+
+
+def _reply(status: int, lines: list[str], body: object) -> Response:
+    return Response(_render(lines, body), status=status, mimetype=JSON if g.get("json", False) else TEXT)

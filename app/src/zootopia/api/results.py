@@ -61,6 +61,8 @@ class Snapshot:
 
     windows: tuple[Window, ...] = ()
     totals: Cumulative = field(default_factory=Cumulative)
+    # Answers rendered from this snapshot, filled by the API as they are asked for.
+    rendered: dict[tuple[str, int | None, bool], bytes] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def last(self) -> int:
