@@ -88,6 +88,7 @@ def test_gunicorn_command_serves_tls_only_with_certificate_and_key() -> None:
     plain = gunicorn_command("0.0.0.0:10001", 2, 8, None, None)
     assert "--certfile" not in plain
     assert plain[-1] == "zootopia.api.serve:wsgi()"
+    assert int(plain[plain.index("--keep-alive") + 1]) > 5  # longer than the dashboard's refresh
     # A token given as ?token= never reaches the access log: paths only, no request line or query.
     log_format = plain[plain.index("--access-logformat") + 1]
     assert "%(U)s" in log_format

@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 import requests
 from controller import ROOT, on, streams, wait_for, windows
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 PORT = 10001
 TOKEN_FILE = "/etc/zootopia/api-token"
@@ -51,6 +53,9 @@ def api(base: str, token: str, certificate: str) -> Iterator[requests.Session]:
     # Not the environment's CA bundle (REQUESTS_CA_BUNDLE would override `verify`), not its proxies.
     session.trust_env = False
     session.verify = certificate
+    # Like a browser: a GET sent on a kept-alive connection the server closed meanwhile is sent again.
+    retry = Retry(total=3, connect=3, read=3, status=0, backoff_factor=0.5, allowed_methods={"GET"})
+    session.mount("https://", HTTPAdapter(max_retries=retry))
     session.headers["Authorization"] = f"Bearer {token}"
     yield session
     session.close()

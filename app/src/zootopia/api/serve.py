@@ -14,6 +14,8 @@ from zootopia.api.app import create_app
 from zootopia.api.results import HdfsDocuments, Results
 from zootopia.api.streams import AllowList, RegistryStreams
 
+KEEP_ALIVE_SECONDS = 75
+
 
 def read_token(path: str) -> str:
     """The token of the settings' token_file ("" when none is configured); an empty file is an error."""
@@ -45,6 +47,9 @@ def gunicorn_command(bind: str, workers: int, threads: int, certfile: str | None
         raise ValueError("TLS needs both --certfile and --keyfile")
     command = [sys.executable, "-m", "gunicorn", "--bind", bind, "--worker-class", "gthread"]
     command += ["--workers", str(workers), "--threads", str(threads), "--access-logfile", "-"]
+    # Idle connections stay open longer than a dashboard's refresh (5 s): no new TLS handshake each
+    # time, and no client sending on a connection the server is closing at that very moment.
+    command += ["--keep-alive", str(KEEP_ALIVE_SECONDS)]
     # The path without its query: a token passed as ?token= must not reach the journal.
     command += ["--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(L)ss']
     if certfile and keyfile:
