@@ -59,8 +59,8 @@ class MemoryDocuments:
     def window_ids(self) -> list[int]:
         return sorted(self.documents)
 
-    def read(self, window_id: int) -> Mapping[str, Any]:
-        return self.documents[window_id]
+    def read_document(self, window: int) -> Mapping[str, Any]:
+        return self.documents[window]
 
 
 class MemoryStreams:

@@ -19,9 +19,9 @@ class CountingDocuments(MemoryDocuments):
         super().__init__(documents)
         self.reads: list[int] = []
 
-    def read(self, window_id: int) -> Mapping[str, Any]:
-        self.reads.append(window_id)
-        return super().read(window_id)
+    def read_document(self, window: int) -> Mapping[str, Any]:
+        self.reads.append(window)
+        return super().read_document(window)
 
 
 def test_refresh_reads_only_new_windows() -> None:

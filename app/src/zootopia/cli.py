@@ -106,16 +106,8 @@ def _streams_remove(args: argparse.Namespace) -> int:
 
 
 def _streams_list(args: argparse.Namespace) -> int:
-    from zootopia.kafka_io import read_compacted
-    from zootopia.progress import Progress
-
-    settings = config.load()
-    progress = {
-        key: Progress.from_json(value) for key, value in read_compacted(settings, settings.kafka.progress_topic).items()
-    }
     rows = []
-    for source in registry.sources(settings):
-        state = progress.get(source.id) or Progress(source.id)
+    for source, state in registry.with_progress(config.load()):
         rows.append({**asdict(source), "state": state.state, "records": state.records, "rejects": state.rejects})
     if args.json:
         print(json.dumps(rows, indent=2))

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from zootopia.config import Settings, topic_for
 from zootopia.kafka_io import producer, read_compacted
+from zootopia.progress import Progress
 
 
 class SourceError(ValueError):
@@ -54,6 +55,13 @@ def sources(settings: Settings) -> list[Source]:
     values = read_compacted(settings, settings.kafka.sources_topic)
     found = [Source(**json.loads(value)) for value in values.values()]
     return sorted(found, key=lambda source: source.seq)
+
+
+def with_progress(settings: Settings) -> list[tuple[Source, Progress]]:
+    """Every active source with its stream's last committed progress (a fresh one before its first commit)."""
+    saved = read_compacted(settings, settings.kafka.progress_topic)
+    progress = {key: Progress.from_json(value) for key, value in saved.items()}
+    return [(source, progress.get(source.id) or Progress(source.id)) for source in sources(settings)]
 
 
 def add(settings: Settings, url: str, topic: str | None = None) -> tuple[Source, bool]:

@@ -114,9 +114,10 @@ def create_app(results: Results, streams: Streams, allow: AllowList, health: Hea
     @app.get("/window")
     def window() -> Response:
         number = params.window_id(params.checked(request.args, ("id",)).get("id"))
-        found = results.snapshot.window(number)
+        snapshot = results.snapshot
+        found = snapshot.window(number)
         if found is None:
-            raise ApiError(404, f"No window {number} (windows so far: {results.snapshot.last})")
+            raise ApiError(404, f"No window {number} (windows so far: {snapshot.last})")
         rows = [
             {
                 "source": row.source,

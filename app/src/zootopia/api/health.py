@@ -60,14 +60,9 @@ def spark(settings: Settings, timeout: float) -> Report:
 
 def streams(settings: Settings) -> Report:
     from zootopia import registry
-    from zootopia.kafka_io import read_compacted
-    from zootopia.progress import Progress
 
-    saved = read_compacted(settings, settings.kafka.progress_topic)
-    progress = {key: Progress.from_json(value) for key, value in saved.items()}
     listed = []
-    for source in registry.sources(settings):
-        state = progress.get(source.id) or Progress(source.id)
+    for source, state in registry.with_progress(settings):
         listed.append(
             {
                 "url": source.url,

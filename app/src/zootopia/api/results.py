@@ -1,6 +1,6 @@
 """The consumer's results, kept in memory: requests never wait for HDFS.
 
-A background thread lists the windows directory every few seconds (one NameNode call) and reads only the
+A background thread lists the windows directory every few seconds (through the consumer's own store) and reads only the
 documents it has not seen; each request reads the current immutable snapshot.
 """
 
@@ -112,38 +112,11 @@ def _window(document: Mapping[str, Any], totals: Cumulative, previous: Window | 
 
 
 class DocumentSource(Protocol):
-    """Where window documents are: the consumer's HDFS tree in production."""
+    """Where window documents are: the consumer's own store on HDFS (consumer/store.py) in production."""
 
     def window_ids(self) -> list[int]: ...
 
-    def read(self, window_id: int) -> Mapping[str, Any]: ...
-
-
-class HdfsDocuments:
-    """The window documents on HDFS, through WebHDFS (HdfsCLI)."""
-
-    def __init__(self, url: str, user: str, root: str) -> None:
-        from hdfs import InsecureClient
-
-        from zootopia.consumer.layout import Layout
-
-        self.layout = Layout(root)
-        self.client = InsecureClient(url, user=user, timeout=10)
-
-    def window_ids(self) -> list[int]:
-        from zootopia.consumer.layout import window_of_file
-
-        if self.client.status(self.layout.windows, strict=False) is None:
-            return []
-        ids = (window_of_file(name) for name in self.client.list(self.layout.windows))
-        return sorted(number for number in ids if number is not None)
-
-    def read(self, window_id: int) -> Mapping[str, Any]:
-        import json
-
-        with self.client.read(self.layout.window_document(window_id)) as reader:
-            document: Mapping[str, Any] = json.loads(reader.read().decode("utf-8"))
-        return document
+    def read_document(self, window: int) -> Mapping[str, Any]: ...
 
 
 class Results:
@@ -167,7 +140,7 @@ class Results:
         for number in ids[current.last :]:
             if number != current.last + len(new) + 1:
                 break  # a window still being written: wait for it, never skip it
-            new.append(self.documents.read(number))
+            new.append(self.documents.read_document(number))
         if new or current is not self.snapshot:
             self.snapshot = current.extended(new)
         return self.snapshot

@@ -11,8 +11,9 @@ from flask import Flask
 from zootopia import config
 from zootopia.api import health
 from zootopia.api.app import create_app
-from zootopia.api.results import HdfsDocuments, Results
+from zootopia.api.results import Results
 from zootopia.api.streams import AllowList, RegistryStreams
+from zootopia.consumer.store import WindowStore
 
 KEEP_ALIVE_SECONDS = 75
 
@@ -30,8 +31,8 @@ def read_token(path: str) -> str:
 def wsgi() -> Flask:
     """gunicorn's app factory: each worker holds its own results snapshot, refreshed in the background."""
     settings = config.load()
-    documents = HdfsDocuments(settings.hdfs.url, settings.hdfs.user, settings.hdfs.root)
-    results = Results(documents, settings.api.refresh_seconds)
+    # Bounded calls: a NameNode that hangs must not stop the refresh thread for good.
+    results = Results(WindowStore(settings.hdfs, timeout=10), settings.api.refresh_seconds)
     results.start()
     return create_app(
         results,

@@ -13,23 +13,25 @@ from zootopia.consumer.layout import Layout, window_of_file
 
 
 class WindowStore:
-    def __init__(self, settings: HdfsSettings) -> None:
+    """`timeout` (seconds) bounds each WebHDFS call; None waits as long as the NameNode takes (the job's choice)."""
+
+    def __init__(self, settings: HdfsSettings, timeout: float | None = None) -> None:
         self.layout = Layout(settings.root)
-        self.client = InsecureClient(settings.url, user=settings.user)
+        self.client = InsecureClient(settings.url, user=settings.user, timeout=timeout)
 
     def exists(self, path: str) -> bool:
         return self.client.status(path, strict=False) is not None
 
-    def documents_before(self, window: int) -> list[dict[str, Any]]:
-        """Every window document of a window earlier than `window`, in window order."""
+    def window_ids(self) -> list[int]:
+        """The ids of the window documents written so far, in order."""
         if not self.exists(self.layout.windows):
             return []
-        found = []
-        for name in self.client.list(self.layout.windows):
-            number = window_of_file(name)
-            if number is not None and number < window:
-                found.append(number)
-        return [self.read_document(number) for number in sorted(found)]
+        ids = (window_of_file(name) for name in self.client.list(self.layout.windows))
+        return sorted(number for number in ids if number is not None)
+
+    def documents_before(self, window: int) -> list[dict[str, Any]]:
+        """Every window document of a window earlier than `window`, in window order."""
+        return [self.read_document(number) for number in self.window_ids() if number < window]
 
     def read_document(self, window: int) -> dict[str, Any]:
         with self.client.read(self.layout.window_document(window)) as reader:
