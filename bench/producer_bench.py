@@ -20,12 +20,12 @@ from pathlib import Path
 
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from zootopia import config, stream
-from zootopia.kafka_io import producer
-from zootopia.progress import Progress
-from zootopia.readers import read_dwca
+from zootopia import config, kafka_clients
 from zootopia.records import Position, Record
-from zootopia.registry import Source
+from zootopia.sources.readers import read_dwca
+from zootopia.streams import producer
+from zootopia.streams.progress import Progress
+from zootopia.streams.registry import Source
 
 TOPIC = "zootopia.bench"
 
@@ -54,10 +54,10 @@ def fresh_topic(settings: config.Settings) -> None:
 
 
 def zootopia_stream(settings: config.Settings, records: list[Record]) -> float:
-    """Records/s through stream.run: transactional, progress committed every few thousand records."""
+    """Records/s through producer.run: transactional, progress committed every few thousand records."""
     source = Source(id=uuid.uuid4().hex[:16], url="bench://zootopia", topic=TOPIC, node="", seq=-1, added_at="")
-    client = stream.transactional_producer(settings, source)
-    outcome = stream.run(client, settings, source, records, Progress(source.id))
+    client = producer.transactional_producer(settings, source)
+    outcome = producer.run(client, settings, source, records, Progress(source.id))
     client.close()
     assert outcome.sent == len(records), outcome
     return outcome.sent / outcome.seconds
@@ -65,7 +65,7 @@ def zootopia_stream(settings: config.Settings, records: list[Record]) -> float:
 
 def plain_producer(settings: config.Settings, records: list[Record]) -> float:
     """Records/s of kafka-python alone with the same settings, no transactions: the client's ceiling."""
-    client = producer(settings)
+    client = kafka_clients.producer(settings)
     values = [record.to_json() for record in records]
     started = time.monotonic()
     for value in values:
@@ -76,7 +76,7 @@ def plain_producer(settings: config.Settings, records: list[Record]) -> float:
     return len(values) / seconds
 
 
-# The producer settings of zootopia.kafka_io, for a like-for-like run of Kafka's tool.
+# The producer settings of zootopia.kafka_clients, for a like-for-like run of Kafka's tool.
 SAME_PROPS = ["enable.idempotence=true", "compression.type=gzip", "batch.size=1048576", "linger.ms=50"]
 
 

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from zootopia.consumer.documents import Cumulative, KingdomCount, SpeciesCount, build_document
-from zootopia.registry import Source, normalize, source_id
+from zootopia.streams.registry import Source, normalize, source_id
 
 GBIF, OBIS = "https://gbif.org", "https://obis.org"
 

@@ -1,7 +1,12 @@
-"""Zootopia: a streaming biodiversity pipeline (producers, Spark job, API).
+"""Zootopia: a streaming biodiversity pipeline, one package per stage.
 
-The package is deployed to the cluster nodes by Ansible; its modules arrive
-with the ingest, processing and API work.
+    sources   a source URL -> rows (crawl the registry, download into a bounded cache, read archives)
+    streams   rows -> Kafka, exactly once (registry of sources, per-node agent, transactional producer)
+    consumer  Kafka topics -> per-window counts on HDFS (the Spark Structured Streaming job)
+    api       HDFS results and the registry -> analysts over HTTP (the API and its dashboard)
+    mirror    the recorded GBIF, OBIS and iDigBio data -> their APIs' paths (the local cluster's internet)
+
+Shared by every stage: `records` (the row format), `config` (the settings file), `kafka_clients`.
 """
 
 __version__ = "0.1.0"

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from importlib.util import find_spec
 
-from zootopia import config, registry
+from zootopia import config
+from zootopia.streams import registry
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -119,20 +120,20 @@ def _streams_list(args: argparse.Namespace) -> int:
 
 
 def _streams_agent(args: argparse.Namespace) -> int:
-    from zootopia import agent
+    from zootopia.streams import agent
 
     agent.run(config.load(), args.node, args.interval)
     return 0
 
 
 def _stream_run(args: argparse.Namespace) -> int:
-    from zootopia import runner
+    from zootopia.streams import runner
 
     return runner.run_source(config.load(), args.id)
 
 
 def _produce(args: argparse.Namespace) -> int:
-    from zootopia import runner
+    from zootopia.streams import runner
 
     settings = config.load()
     if args.topic not in settings.kafka.data_topics:

@@ -18,7 +18,7 @@ from zootopia.api.openapi import document as openapi_document
 from zootopia.api.params import ApiError
 from zootopia.api.results import Results, Snapshot
 from zootopia.api.streams import AllowList, RegistryUnavailableError, Streams, describe
-from zootopia.registry import SourceError
+from zootopia.streams.registry import SourceError
 
 JSON = "application/json"
 # Rendered /count answers kept per snapshot (the by x windows x format combinations asked for).

@@ -59,7 +59,7 @@ def spark(settings: Settings, timeout: float) -> Report:
 
 
 def streams(settings: Settings) -> Report:
-    from zootopia import registry
+    from zootopia.streams import registry
 
     listed = []
     for source, state in registry.with_progress(settings):

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any, Protocol, TypeVar
 
-from zootopia import registry
 from zootopia.config import Settings
-from zootopia.registry import Source
+from zootopia.streams import registry
+from zootopia.streams.registry import Source
 
 T = TypeVar("T")
 

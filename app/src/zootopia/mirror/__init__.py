@@ -1,7 +1,7 @@
-"""A local stand-in for the GBIF, OBIS and iDigBio APIs, serving the recorded real data.
+"""The mirror: the recorded GBIF, OBIS and iDigBio files in, those APIs' paths out over HTTP.
 
-The test cluster has no internet; the engine is pointed at this mirror instead
-(Settings.services) and walks the same API paths it walks in production.
+A local stand-in for the three aggregators: the test cluster has no internet, so the engine is pointed
+at this mirror instead (Settings.services) and walks the same API paths it walks in production.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from zootopia.cache import CacheFull, ContentCache, FetchError
+from zootopia.sources.cache import CacheFull, ContentCache, FetchError
 
 NRM = "gbif/nrm-herpetology-dwca-20180905.zip"
 GBIF_DOWNLOAD = "gbif/gbif-download-0013147-250515123054153.zip"
@@ -105,7 +105,7 @@ def test_a_pin_held_by_another_process_is_respected(
     cache = ContentCache(tmp_path, size(data_dir, GBIF_DOWNLOAD) + 1000)
     nrm = cache.fetch(f"{server}/{NRM}", session, 30)
     holder = (
-        "import sys; from pathlib import Path; from zootopia.cache import ContentCache\n"
+        "import sys; from pathlib import Path; from zootopia.sources.cache import ContentCache\n"
         f"cache = ContentCache(Path({str(tmp_path)!r}), 1)\n"
         f"cache.pin({nrm.sha256!r}); print('pinned', flush=True); sys.stdin.read()\n"
     )

@@ -20,12 +20,12 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from zootopia import crawl
-from zootopia.cache import ContentCache
 from zootopia.config import Services, Settings
-from zootopia.engine import EngineStats, builtin_stream
 from zootopia.mirror import create_app
 from zootopia.records import KINGDOM, Malformed, Record, ResourceDone, StreamItem
+from zootopia.sources import crawl
+from zootopia.sources.cache import ContentCache
+from zootopia.sources.engine import EngineStats, builtin_stream
 
 CANONICAL = ("Animalia", "Plantae", "Fungi", "Chromista", "Bacteria", "Archaea", "Protozoa", "Viruses")
 

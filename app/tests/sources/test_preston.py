@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from zootopia.config import PrestonSettings, Settings
-from zootopia.preston import PrestonError, preston_stream
 from zootopia.records import DWC, KINGDOM, Malformed, Record
+from zootopia.sources.preston import PrestonError, preston_stream
 
 STAND_IN = """#!{python}
 import os, sys, time

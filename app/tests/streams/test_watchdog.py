@@ -6,11 +6,11 @@ import subprocess
 import sys
 import time
 
-from zootopia.watchdog import STALLED
+from zootopia.streams.watchdog import STALLED
 
 PROGRAM = """
 import time
-from zootopia.watchdog import Watchdog
+from zootopia.streams.watchdog import Watchdog
 dog = Watchdog({limit})
 with dog.guard():
     time.sleep({call})

@@ -10,10 +10,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
-from zootopia import registry, stream
 from zootopia.config import Settings
 from zootopia.records import StreamItem, parse_stream_line
-from zootopia.watchdog import Watchdog
+from zootopia.streams import producer, registry
+from zootopia.streams.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -21,13 +21,13 @@ log = logging.getLogger(__name__)
 def engine_items(settings: Settings, source: registry.Source) -> Iterator[StreamItem]:
     """The rows of a source from the configured engine."""
     if settings.engine == "preston":
-        from zootopia.preston import preston_stream
+        from zootopia.sources.preston import preston_stream
 
         return preston_stream(source.url, settings, Path(settings.preston.work_dir) / source.id)
     import requests
 
-    from zootopia.cache import ContentCache
-    from zootopia.engine import builtin_stream
+    from zootopia.sources.cache import ContentCache
+    from zootopia.sources.engine import builtin_stream
 
     cache = ContentCache(Path(settings.cache.dir), settings.cache.max_bytes)
     return builtin_stream(source.url, settings, cache, requests.Session())
@@ -44,9 +44,9 @@ def run_source(settings: Settings, source_id: str) -> int:
     if source is None:
         return 0
     watchdog = Watchdog(settings.kafka.stall_seconds)
-    client = stream.transactional_producer(settings, source)
+    client = producer.transactional_producer(settings, source)
     try:
-        progress = stream.load_progress(settings, source)
+        progress = producer.load_progress(settings, source)
         while True:
             if progress.state == "done":
                 wait = seconds_until_recrawl(settings, progress.done_at)
@@ -56,7 +56,7 @@ def run_source(settings: Settings, source_id: str) -> int:
                     if _registered(settings, source_id) is None:
                         return 0
                     continue
-            stream.run(client, settings, source, engine_items(settings, source), progress, watchdog)
+            producer.run(client, settings, source, engine_items(settings, source), progress, watchdog)
     finally:
         client.close()
 
@@ -68,7 +68,7 @@ def _registered(settings: Settings, source_id: str) -> registry.Source | None:
     return source
 
 
-def produce_lines(settings: Settings, url: str, topic: str, lines: TextIO = sys.stdin) -> stream.Outcome:
+def produce_lines(settings: Settings, url: str, topic: str, lines: TextIO = sys.stdin) -> producer.Outcome:
     """Send json-stream lines (Preston's output format) read from `lines` as the stream of `url`."""
     source = registry.Source(
         id=registry.source_id(url),
@@ -78,10 +78,10 @@ def produce_lines(settings: Settings, url: str, topic: str, lines: TextIO = sys.
         seq=-1,
         added_at=datetime.now(timezone.utc).isoformat(),
     )
-    client = stream.transactional_producer(settings, source)
+    client = producer.transactional_producer(settings, source)
     try:
-        progress = stream.load_progress(settings, source)
+        progress = producer.load_progress(settings, source)
         items = (parse_stream_line(line) for line in lines if line.strip())
-        return stream.run(client, settings, source, items, progress)
+        return producer.run(client, settings, source, items, progress)
     finally:
         client.close()

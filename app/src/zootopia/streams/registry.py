@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from zootopia.config import Settings, topic_for
-from zootopia.kafka_io import producer, read_compacted
-from zootopia.progress import Progress
+from zootopia.kafka_clients import producer, read_compacted
+from zootopia.streams.progress import Progress
 
 
 class SourceError(ValueError):

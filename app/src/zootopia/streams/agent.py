@@ -13,8 +13,8 @@ import subprocess
 import time
 from collections.abc import Callable
 
-from zootopia import registry
 from zootopia.config import Settings
+from zootopia.streams import registry
 
 log = logging.getLogger(__name__)
 

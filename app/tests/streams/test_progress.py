@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from zootopia.progress import Progress
 from zootopia.records import Position
+from zootopia.streams.progress import Progress
 
 ARCHIVE = "b" * 64
 OTHER = "c" * 64

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,15 +35,6 @@ def kingdom_of(value: object) -> str:
         if text.lower() == name.lower():
             return name
     return text
-
-
-@pytest.fixture(scope="module")
-def data_dir() -> Path:
-    # The shared data sits beside the repository (/work/shared next to /work/main); never copied into it.
-    default = Path(__file__).resolve().parents[3] / "shared" / "data" / "biodiversity"
-    path = Path(os.environ.get("ZOOTOPIA_BIODIVERSITY_DATA", default))
-    assert (path / "README.md").is_file(), f"the biodiversity data is missing at {path}"
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from kafka import KafkaProducer
 
 from zootopia.config import Settings
-from zootopia.kafka_io import producer, read_compacted
-from zootopia.progress import Progress, mark_done
+from zootopia.kafka_clients import producer, read_compacted
 from zootopia.records import Malformed, Record, ResourceDone, StreamItem
-from zootopia.registry import Source
-from zootopia.watchdog import Watchdog
+from zootopia.streams.progress import Progress, mark_done
+from zootopia.streams.registry import Source
+from zootopia.streams.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import requests
 
-from zootopia import crawl, readers
-from zootopia.cache import CacheError, ContentCache
 from zootopia.config import Settings
 from zootopia.records import Malformed, Record, ResourceDone, StreamItem
+from zootopia.sources import crawl, readers
+from zootopia.sources.cache import CacheError, ContentCache
 
 
 @dataclass

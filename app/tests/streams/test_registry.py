@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from zootopia import cli, config, registry
+from zootopia import cli, config
+from zootopia.streams import registry
 
 
 @pytest.mark.parametrize(

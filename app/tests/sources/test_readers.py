@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from dwca.read import DwCAReader
 
-from zootopia.readers import ArchiveError, read_dwca, read_idigbio_page
 from zootopia.records import KINGDOM, OCCURRENCE, SCIENTIFIC_NAME, Malformed, Record, position_of
+from zootopia.sources.readers import ArchiveError, read_dwca, read_idigbio_page
 
 GBIF_DOWNLOAD = "gbif/gbif-download-0013147-250515123054153.zip"
 NRM = "gbif/nrm-herpetology-dwca-20180905.zip"
