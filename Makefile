@@ -35,8 +35,8 @@ lint:
 	ruff check .
 	ruff format --check .
 	# Two runs: each test tree has its own conftest and helper modules on its path.
-	MYPYPATH=app/tests mypy $(PYTHON_SOURCES)
-	MYPYPATH=molecule/default/tests mypy molecule/default/tests
+	MYPYPATH=app/tests:tests mypy $(PYTHON_SOURCES)
+	MYPYPATH=molecule/default/tests:tests mypy molecule/default/tests
 
 unit:
 	pytest tests app/tests

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+from playbook_runner import run_playbook
 
 # Port 9 on loopback: any attempt to reach a node fails loudly as UNREACHABLE.
 NODE = "{name}: {{ansible_host: 127.0.0.1, ansible_port: 9, node_address: {address}}}"
@@ -27,17 +23,7 @@ def _inventory(nodes: list[tuple[str, str]], masters: list[str]) -> str:
 def _run_base(tmp_path: Path, inventory: str) -> subprocess.CompletedProcess[str]:
     hosts = tmp_path / "hosts.yml"
     hosts.write_text(inventory)
-    # Plain text to match against, even under molecule (which forces colour).
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    return subprocess.run(
-        [str(ANSIBLE_PLAYBOOK), "-i", str(hosts), "playbooks/base.yml"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_playbook(hosts, "playbooks/base.yml", timeout=300)
 
 
 THREE = [("node0", "10.0.0.1"), ("node1", "10.0.0.2"), ("node2", "10.0.0.3")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ import yaml
 from testinfra.host import Host
 
 ROOT = Path(__file__).resolve().parents[3]
+# The controller tests' folder, for the one ansible-playbook runner of both test trees.
+sys.path.insert(0, str(ROOT / "tests"))
 # The modules in the order they run: deployment first; the pipeline checks before the checks that read
 # the results they leave; the master's restart (end of test_api) before the last look at every unit.
 ORDER = [

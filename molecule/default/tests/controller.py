@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import playbook_runner
 
 ROOT = Path(__file__).resolve().parents[3]
 INVENTORY = ROOT / "inventory" / "local"
@@ -41,18 +42,8 @@ def on(node: str, command: str, check: bool = True) -> str:
 
 
 def run_playbook(playbook: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    """ansible-playbook with the repository's ansible.cfg against inventory/local, from the repository root."""
-    # Plain text to match against, even under molecule (which forces colour).
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    return subprocess.run(
-        ["ansible-playbook", "-i", str(INVENTORY), playbook, *extra],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    """ansible-playbook against inventory/local, as ops run it (tests/playbook_runner.py)."""
+    return playbook_runner.run_playbook(INVENTORY, playbook, *extra)
 
 
 def wait_for(what: str, condition: Callable[[], bool], timeout: float, every: float = 3.0) -> None:

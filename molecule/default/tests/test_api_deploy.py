@@ -1,5 +1,6 @@
-"""The API as the role deploys it: one unit on the master, its token in a file only root and the app read,
-a self-signed certificate for the names clients use, HTTPS served with it, and the token asked for."""
+"""The API as the role deploys it on the master: its unit, its token in a file only root and the app read,
+a self-signed certificate for the names clients use, HTTPS served with it, and the token asked for.
+That the other nodes have none of it is checked with the app's units (test_app.py)."""
 
 from __future__ import annotations
 
@@ -18,15 +19,7 @@ CERTIFICATE = f"{TLS_DIR}/api.crt"
 PRIVATE_KEY = f"{TLS_DIR}/api.key"
 SEEDS = ["https://gbif.org", "https://obis.org", "https://idigbio.org"]
 
-
-def _is_master(inventory: dict[str, Any]) -> bool:
-    return bool(inventory["inventory_hostname"] in inventory["groups"]["master"])
-
-
-@pytest.fixture
-def master(inventory: dict[str, Any]) -> None:
-    if not _is_master(inventory):
-        pytest.skip("the API runs on the master only")
+testinfra_hosts = ["ansible://master"]
 
 
 @pytest.fixture
@@ -50,26 +43,21 @@ def _status(host: Host, url: str, *curl: str) -> str:
     return status
 
 
-def test_unit_runs_on_the_master_only(host: Host, inventory: dict[str, Any]) -> None:
-    master = _is_master(inventory)
-    assert host.file(f"/etc/systemd/system/{UNIT}.service").exists == master
-    assert host.service(UNIT).is_enabled == master
-    assert host.service(UNIT).is_running == master
-    if master:
-        assert host.socket(f"tcp://0.0.0.0:{PORT}").is_listening
-        assert host.run(f"systemctl show --property=User --value {UNIT}").stdout.strip() == "zootopia"
-        assert host.run(f"systemctl show --property=Restart --value {UNIT}").stdout.strip() == "always"
+def test_unit_runs_as_the_app_and_listens(host: Host) -> None:
+    assert host.service(UNIT).is_enabled
+    assert host.service(UNIT).is_running
+    assert host.socket(f"tcp://0.0.0.0:{PORT}").is_listening
+    assert host.run(f"systemctl show --property=User --value {UNIT}").stdout.strip() == "zootopia"
+    assert host.run(f"systemctl show --property=Restart --value {UNIT}").stdout.strip() == "always"
 
 
-def test_unit_serves_the_installed_pair(host: Host, master: None, tls: None) -> None:
+def test_unit_serves_the_installed_pair(host: Host, tls: None) -> None:
     exec_start = host.run(f"systemctl show --property=ExecStart --value {UNIT}").stdout
     assert f"--certfile {CERTIFICATE} --keyfile {PRIVATE_KEY}" in exec_start
     assert "--workers 2 --threads 8" in exec_start
 
 
-def test_settings_point_at_the_token_file_not_the_token(
-    host: Host, master: None, token: str, node_addresses: dict[str, str]
-) -> None:
+def test_settings_point_at_the_token_file_not_the_token(host: Host, token: str, node_addresses: dict[str, str]) -> None:
     with host.sudo():
         settings = json.loads(host.file("/etc/zootopia/zootopia.json").content_string)
         unit = host.file(f"/etc/systemd/system/{UNIT}.service").content_string
@@ -83,22 +71,16 @@ def test_settings_point_at_the_token_file_not_the_token(
     assert token not in unit
 
 
-def test_token_is_readable_by_root_and_the_app_only(host: Host, inventory: dict[str, Any]) -> None:
+def test_token_is_readable_by_root_and_the_app_only(host: Host) -> None:
     with host.sudo():
         token_file = host.file(TOKEN_FILE)
-        if not _is_master(inventory):
-            assert not token_file.exists
-            return
         assert (token_file.user, token_file.group, token_file.mode) == ("root", "zootopia", 0o640)
         assert len(token_file.content_string.strip()) >= 16
     assert host.run(f"cat {TOKEN_FILE}").rc != 0  # the SSH user is neither
 
 
-def test_tls_files_are_on_the_master_only(host: Host, inventory: dict[str, Any], tls: None) -> None:
+def test_tls_files_are_readable_by_root_and_the_app_only(host: Host, tls: None) -> None:
     with host.sudo():
-        if not _is_master(inventory):
-            assert not host.file(TLS_DIR).exists
-            return
         certificate = host.file(CERTIFICATE)
         key = host.file(PRIVATE_KEY)
         assert (certificate.user, certificate.group, certificate.mode) == ("root", "zootopia", 0o644)
@@ -107,7 +89,7 @@ def test_tls_files_are_on_the_master_only(host: Host, inventory: dict[str, Any],
 
 
 def test_certificate_names_the_master_and_matches_its_key(
-    host: Host, master: None, tls: None, inventory: dict[str, Any], node_addresses: dict[str, str]
+    host: Host, tls: None, inventory: dict[str, Any], node_addresses: dict[str, str]
 ) -> None:
     name = inventory["inventory_hostname"]
     with host.sudo():
@@ -124,7 +106,6 @@ def test_certificate_names_the_master_and_matches_its_key(
 @pytest.mark.parametrize("address", ["node", "node_address", "localhost", "127.0.0.1"])
 def test_https_is_served_with_the_certificate(
     host: Host,
-    master: None,
     tls: None,
     token: str,
     inventory: dict[str, Any],
@@ -139,11 +120,11 @@ def test_https_is_served_with_the_certificate(
     assert _status(host, url, *pinned, "--cacert", CERTIFICATE, "-H", f"Authorization: Bearer {token}") == "200"
 
 
-def test_plain_http_gets_no_answer(host: Host, master: None, tls: None) -> None:
+def test_plain_http_gets_no_answer(host: Host, tls: None) -> None:
     assert _status(host, f"http://127.0.0.1:{PORT}/listSources") == "000"
 
 
-def test_the_token_is_required(host: Host, master: None, inventory: dict[str, Any], token: str) -> None:
+def test_the_token_is_required(host: Host, inventory: dict[str, Any], token: str) -> None:
     scheme = "https" if inventory.get("zootopia_api_tls_enabled", False) else "http"
     url = f"{scheme}://127.0.0.1:{PORT}/listSources"
     trust = ["--cacert", CERTIFICATE] if scheme == "https" else []

@@ -96,7 +96,12 @@ def test_state_directories_belong_to_the_app(host: Host, stack_defaults: dict[st
 def test_units_are_installed_and_enabled_where_expected(host: Host, inventory: dict[str, Any]) -> None:
     master = _is_master(inventory)
     mirror = master and bool(inventory.get("zootopia_mirror_enabled", False))
-    expected = {"zootopia-streams-agent": True, "zootopia-consumer": master, "zootopia-mirror": mirror}
+    expected = {
+        "zootopia-streams-agent": True,
+        "zootopia-consumer": master,
+        "zootopia-api": master,
+        "zootopia-mirror": mirror,
+    }
     for unit, wanted in expected.items():
         assert host.file(f"/etc/systemd/system/{unit}.service").exists == wanted, unit
         assert host.service(unit).is_enabled == wanted, unit
@@ -106,6 +111,18 @@ def test_units_are_installed_and_enabled_where_expected(host: Host, inventory: d
     assert "User=zootopia" in stream.stdout
     # Instances belong to the agent: nothing enables them at boot.
     assert host.run(f"systemctl is-enabled zootopia-stream@{STREAM_ID}.service").stdout.strip() != "enabled"
+
+
+def test_api_secrets_are_on_the_master_only(host: Host, inventory: dict[str, Any]) -> None:
+    # Their owners and modes on the master: test_api_deploy.py.
+    master = _is_master(inventory)
+    expected = {
+        "/etc/zootopia/api-token": master and bool(inventory.get("zootopia_api_token")),
+        "/etc/zootopia/tls": master and bool(inventory.get("zootopia_api_tls_enabled")),
+    }
+    with host.sudo():
+        for path, wanted in expected.items():
+            assert host.file(path).exists == wanted, path
 
 
 def test_units_run_as_the_app_user(host: Host) -> None:

@@ -1,0 +1,36 @@
+"""ansible-playbook as ops run it: the repository's ansible.cfg, from its root, plain text out.
+
+The one runner of both test trees: the controller tests here and the molecule checks
+(molecule/default/tests, whose conftest puts this folder on the path).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _ansible_playbook() -> str:
+    # The one beside this interpreter (the project's .venv), else the one on PATH.
+    beside = Path(sys.executable).parent / "ansible-playbook"
+    return str(beside) if beside.is_file() else shutil.which("ansible-playbook") or "ansible-playbook"
+
+
+def run_playbook(inventory: Path, playbook: str, *extra: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """Run `playbook` (relative to the repository root) against `inventory`; never raises on failure."""
+    # Plain text to match against, even under molecule (which forces colour).
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    return subprocess.run(
+        [_ansible_playbook(), "-i", str(inventory), playbook, *extra],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
