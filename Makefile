@@ -7,9 +7,9 @@ VENV := $(CURDIR)/.venv
 export PATH := $(VENV)/bin:$(PATH)
 PYTHON_SOURCES := roles/artifact_cache/files roles/kafka/library tests app bench
 
-.PHONY: demo test bootstrap cluster artifacts converge streams lint unit molecule down
+.PHONY: demo test bootstrap cluster artifacts converge streams access lint unit molecule down
 
-demo: bootstrap cluster converge streams
+demo: bootstrap cluster converge streams access
 
 test: bootstrap lint unit molecule
 
@@ -28,6 +28,13 @@ converge:
 # The demo streams the three seeds (served by the local mirror).
 streams:
 	ansible-playbook playbooks/streams.yml -e '{"streams_add": ["https://gbif.org", "https://obis.org", "https://idigbio.org"]}'
+
+# Ends the demo with what a person needs next: the dashboard's URL with its token, a
+# curl line that was just answered, how to trust the certificate (the newest file
+# playbooks/api_access.yml wrote).
+access:
+	ansible-playbook playbooks/api_access.yml
+	@echo; cat "$$(ls -t "$${ZOOTOPIA_CACHE_DIR:-$$HOME/.cache/zootopia}"/api/*-access.txt | head -1)"
 
 lint:
 	yamllint --strict .
