@@ -21,14 +21,17 @@ def _ansible_playbook() -> str:
     return str(beside) if beside.is_file() else shutil.which("ansible-playbook") or "ansible-playbook"
 
 
-def run_playbook(inventory: Path, playbook: str, *extra: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    """Run `playbook` (relative to the repository root) against `inventory`; never raises on failure."""
+def run_playbook(
+    inventory: Path, playbook: str, *extra: str, timeout: float = 900, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `playbook` (relative to the repository root) against `inventory`, with `env` added to the
+    environment; never raises on failure."""
     # Plain text to match against, even under molecule (which forces colour).
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    plain = {"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
     return subprocess.run(
         [_ansible_playbook(), "-i", str(inventory), playbook, *extra],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, **plain, **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -41,9 +41,9 @@ def on(node: str, command: str, check: bool = True) -> str:
     return result.stdout.strip()
 
 
-def run_playbook(playbook: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def run_playbook(playbook: str, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """ansible-playbook against inventory/local, as ops run it (tests/playbook_runner.py)."""
-    return playbook_runner.run_playbook(INVENTORY, playbook, *extra)
+    return playbook_runner.run_playbook(INVENTORY, playbook, *extra, env=env)
 
 
 def wait_for(what: str, condition: Callable[[], bool], timeout: float, every: float = 3.0) -> None:

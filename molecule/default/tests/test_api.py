@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import requests
-from controller import ROOT, on, streams, wait_for, windows
+from controller import ROOT, on, run_playbook, streams, wait_for, windows
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -125,6 +125,35 @@ def test_count_totals_equal_the_windows_on_hdfs(api: requests.Session, base: str
     assert lines(get(api, base, "/count?by=source")) == [f"{url} {n}" for url, n in sorted(by_source.items())]
     assert lines(get(api, base, "/count?by=kingdom")) == [f"{k} {n}" for k, n in sorted(by_kingdom.items())]
     assert lines(get(api, base, "/count?by=totalSpecies")) == [f"Species {docs[-1]['cumulative']['species']}"]
+
+
+def test_the_demos_last_words_work_from_the_controllers_loopback(
+    api: requests.Session, base: str, token: str, tmp_path: Path
+) -> None:
+    """`make demo` ends with playbooks/api_access.yml: its dashboard URL and curl line, run as printed."""
+    cache = tmp_path / "cache"
+    env_file = {"ZOOTOPIA_CACHE_DIR": str(cache)}
+    result = run_playbook("playbooks/api_access.yml", env=env_file)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert token not in result.stdout + result.stderr  # printed to the file only
+    access = cache / "api" / "node0-access.txt"
+    assert access.stat().st_mode & 0o777 == 0o600
+    text = access.read_text(encoding="utf-8")
+    assert f"  https://127.0.0.1:{PORT}/?token={token}\n" in text
+    curl = next(line.strip() for line in text.splitlines() if line.strip().startswith("curl "))
+    assert f"--cacert {cache}/api/node0.crt" in curl
+    # The line as a person pastes it, against the API published on this machine's loopback.
+    answer = subprocess.run(["sh", "-c", curl + " --fail -sS"], capture_output=True, text=True, timeout=30)
+    assert answer.returncode == 0, answer.stderr
+    assert lines(answer.stdout) == lines(get(api, base, "/count?by=kingdom")) != []
+    page = subprocess.run(
+        ["curl", "--fail", "-sS", "--cacert", f"{cache}/api/node0.crt", f"https://127.0.0.1:{PORT}/?token={token}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert page.returncode == 0, page.stderr
+    assert "<svg" in page.stdout or "<html" in page.stdout.lower()
 
 
 def test_count_per_window_equals_the_windows_on_hdfs(
