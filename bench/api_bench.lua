@@ -10,6 +10,13 @@ local paths = {
 }
 local sent = 0
 local pause = tonumber(os.getenv("WRK_DELAY_MS") or "100")
+-- The token is read from its file, never given on wrk's command line (which every user can read).
+local token_file = os.getenv("ZOOTOPIA_API_TOKEN_FILE")
+if token_file and token_file ~= "" then
+  local file = assert(io.open(token_file, "r"))
+  wrk.headers["Authorization"] = "Bearer " .. file:read("*a"):gsub("%s+$", "")
+  file:close()
+end
 
 function request()
   sent = sent + 1

@@ -50,6 +50,11 @@ THREE = [("node0", "10.0.0.1"), ("node1", "10.0.0.2"), ("node2", "10.0.0.3")]
             id="missing-address",
         ),
         pytest.param(_inventory([*THREE, ("node1", "10.0.0.4")], ["node0"]), "duplicate", id="duplicate-node-name"),
+        pytest.param(
+            _inventory(THREE, ["node0"]),
+            "zootopia_api_token (16 or more: the API faces the internet) must come from the inventory's vault",
+            id="no-vault",
+        ),
     ],
 )
 def test_wrong_inventory_fails_before_any_change(tmp_path: Path, inventory: str, message: str) -> None:

@@ -7,9 +7,11 @@ import json
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict
 from importlib.util import find_spec
+from pathlib import Path
 
 from zootopia import config
 from zootopia.streams import registry
@@ -151,17 +153,14 @@ def _api_serve(args: argparse.Namespace) -> int:
 
 
 def _consumer_run(args: argparse.Namespace) -> int:
+    from zootopia.consumer import submit
+
     settings = config.load().consumer
     spec = find_spec("zootopia.consumer.job")
     assert spec is not None
     assert spec.origin is not None
-    command = [f"{settings.spark_home}/bin/spark-submit", "--master", settings.spark_master]
-    command += ["--deploy-mode", "client", "--name", "zootopia-consumer"]
-    # The driver runs this interpreter (the app's virtualenv); executors run only SQL functions.
-    for key, value in {"spark.pyspark.python": sys.executable, "spark.pyspark.driver.python": sys.executable}.items():
-        command += ["--conf", f"{key}={value}"]
-    for key, value in settings.spark_conf.items():
-        command += ["--conf", f"{key}={value}"]
-    command.append(spec.origin)
+    # systemd's RuntimeDirectory= (private to the unit), else a private temporary directory.
+    runtime = os.environ.get("RUNTIME_DIRECTORY") or tempfile.mkdtemp(prefix="zootopia-consumer-")
+    command = submit.command(settings, spec.origin, Path(runtime))
     os.execv(command[0], command)
     return 1  # not reached: execv replaces this process

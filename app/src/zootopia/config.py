@@ -80,6 +80,11 @@ class ConsumerSettings:
     spark_home: str = "/opt/zootopia/spark"
     # Passed as --conf to spark-submit (executor memory, cores, ...).
     spark_conf: dict[str, str] = field(default_factory=dict)
+    # Where Spark's client defaults are (spark-defaults.conf).
+    spark_conf_dir: str = "/etc/spark"
+    # A file holding the cluster's spark.authenticate.secret ($VARS expanded); "" when the
+    # cluster does not authenticate.
+    auth_secret_file: str = ""
 
 
 @dataclass(frozen=True)

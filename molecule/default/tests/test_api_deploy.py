@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,6 +15,10 @@ from testinfra.host import Host
 UNIT = "zootopia-api"
 PORT = 10001
 TOKEN_FILE = "/etc/zootopia/api-token"
+# curl reads the token from files, never from its command line (sudo logs command lines to the journal).
+BEARER_FILE = "/root/.zootopia-api-bearer"
+WITH_TOKEN = ("-H", f"@{BEARER_FILE}")
+WITH_QUERY_TOKEN = ("-G", "--data-urlencode", f"token@{TOKEN_FILE}")
 TLS_DIR = "/etc/zootopia/tls"
 CERTIFICATE = f"{TLS_DIR}/api.crt"
 PRIVATE_KEY = f"{TLS_DIR}/api.key"
@@ -33,6 +38,16 @@ def token(host: Host) -> str:
     with host.sudo():
         value: str = host.check_output(f"cat {TOKEN_FILE}")
     return value
+
+
+@pytest.fixture(scope="module", autouse=True)
+def bearer_file(host: Host) -> Iterator[None]:
+    write = f"umask 077; printf 'Authorization: Bearer %s\\n' \"$(cat {TOKEN_FILE})\" > {BEARER_FILE}"
+    with host.sudo():
+        host.check_output(f"sh -c {shlex.quote(write)}")
+    yield
+    with host.sudo():
+        host.run(f"rm -f {BEARER_FILE}")
 
 
 def _status(host: Host, url: str, *curl: str) -> str:
@@ -76,6 +91,7 @@ def test_token_is_readable_by_root_and_the_app_only(host: Host) -> None:
         token_file = host.file(TOKEN_FILE)
         assert (token_file.user, token_file.group, token_file.mode) == ("root", "zootopia", 0o640)
         assert len(token_file.content_string.strip()) >= 16
+        assert "\n" not in token_file.content_string  # curl --data-urlencode token@file sends it whole
     assert host.run(f"cat {TOKEN_FILE}").rc != 0  # the SSH user is neither
 
 
@@ -107,7 +123,6 @@ def test_certificate_names_the_master_and_matches_its_key(
 def test_https_is_served_with_the_certificate(
     host: Host,
     tls: None,
-    token: str,
     inventory: dict[str, Any],
     node_addresses: dict[str, str],
     address: str,
@@ -117,19 +132,19 @@ def test_https_is_served_with_the_certificate(
     target = {"node": name, "node_address": node_addresses[name]}.get(address, address)
     pinned = ["--resolve", f"{name}:{PORT}:127.0.0.1"] if address == "node" else []
     url = f"https://{target}:{PORT}/listSources"
-    assert _status(host, url, *pinned, "--cacert", CERTIFICATE, "-H", f"Authorization: Bearer {token}") == "200"
+    assert _status(host, url, *pinned, "--cacert", CERTIFICATE, *WITH_TOKEN) == "200"
 
 
 def test_plain_http_gets_no_answer(host: Host, tls: None) -> None:
     assert _status(host, f"http://127.0.0.1:{PORT}/listSources") == "000"
 
 
-def test_the_token_is_required(host: Host, inventory: dict[str, Any], token: str) -> None:
+def test_the_token_is_required(host: Host, inventory: dict[str, Any]) -> None:
     scheme = "https" if inventory.get("zootopia_api_tls_enabled", False) else "http"
     url = f"{scheme}://127.0.0.1:{PORT}/listSources"
     trust = ["--cacert", CERTIFICATE] if scheme == "https" else []
     assert _status(host, url, *trust) == "401"
     assert _status(host, url, *trust, "-H", "Authorization: Bearer not-the-token-0123456789") == "401"
     assert _status(host, f"{url}?token=not-the-token-0123456789", *trust) == "401"
-    assert _status(host, url, *trust, "-H", f"Authorization: Bearer {token}") == "200"
-    assert _status(host, f"{url}?token={token}", *trust) == "200"
+    assert _status(host, url, *trust, *WITH_TOKEN) == "200"
+    assert _status(host, url, *trust, *WITH_QUERY_TOKEN) == "200"

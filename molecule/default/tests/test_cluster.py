@@ -136,6 +136,21 @@ def test_spark_master_reports_every_worker_alive(host: Host, node_addresses: dic
     assert alive == sorted(node_addresses.values())
 
 
+SPARK_SUBMIT = "env SPARK_CONF_DIR=/etc/spark /opt/zootopia/spark/bin/spark-submit"
+SPARK_SECRET = "/etc/zootopia/spark-auth-secret"
+
+
+def _properties_with_the_secret(host: Host) -> str:
+    """The client defaults plus the cluster's secret, in a file only the app user reads (never on a command line)."""
+    path = "/tmp/spark-check.conf"
+    # `echo` is the shell's own: the secret is in no process's argv.
+    secret = f"spark.authenticate.secret $(cat {SPARK_SECRET})"
+    write = f'{{ cat /etc/spark/spark-defaults.conf; echo "{secret}"; }} > {path}'
+    made = host.run(f"sudo install -o zootopia -m 0600 /dev/null {path} && sudo sh -c '{write}'")
+    assert made.rc == 0, made.stderr
+    return path
+
+
 SPARK_JOB = """
 import sys
 from pyspark.sql import SparkSession
@@ -156,12 +171,40 @@ def test_pyspark_job_reads_kafka_and_writes_parquet_to_hdfs(host: Host, node_add
     _produce(host, node_addresses, marker)
     out = f"/tmp/spark-check/{marker}"
     host.run(f"cat > /tmp/spark-check.py <<'EOF'\n{SPARK_JOB}\nEOF")
-    submitted = host.run(
-        "sudo -u zootopia env SPARK_CONF_DIR=/etc/spark /opt/zootopia/spark/bin/spark-submit "
-        f"/tmp/spark-check.py {_bootstrap(node_addresses, 'node0')} {marker} {out}"
-    )
+    properties = _properties_with_the_secret(host)
+    try:
+        submitted = host.run(
+            f"sudo -u zootopia {SPARK_SUBMIT} --properties-file {properties} "
+            f"/tmp/spark-check.py {_bootstrap(node_addresses, 'node0')} {marker} {out}"
+        )
+    finally:
+        host.run(f"sudo rm -f {properties}")
     assert submitted.rc == 0, submitted.stderr[-3000:]
     assert "MARKER_ROWS 1" in submitted.stdout
     listing = host.run(f"sudo -u zootopia hdfs dfs -ls {out}")
     assert listing.rc == 0, listing.stderr
     assert ".parquet" in listing.stdout
+
+
+def test_spark_refuses_an_application_without_the_secret(host: Host, node_addresses: dict[str, str]) -> None:
+    host.run("cat > /tmp/spark-intruder.py <<'EOF'\n" + INTRUDER_JOB + "\nEOF")
+    # As a user holding no secret would: the client defaults, authentication (and so encryption, which
+    # needs it) turned off on its side.
+    refused = host.run(
+        f"sudo -u nobody timeout 150 {SPARK_SUBMIT} --conf spark.authenticate=false "
+        "--conf spark.network.crypto.enabled=false --conf spark.ui.enabled=false /tmp/spark-intruder.py"
+    )
+    assert refused.rc != 0, refused.stdout
+    assert "INTRUDER_RAN" not in refused.stdout
+    # The master's own refusal, relayed to the client.
+    assert "maybe your client does not have SASL enabled" in refused.stderr, refused.stderr[-3000:]
+    state = json.loads(host.check_output(f"curl -sS -f http://{node_addresses['node0']}:8080/json/"))
+    names = [app["name"] for app in state["activeapps"] + state["completedapps"]]
+    assert "zootopia-intruder" not in names, names
+
+
+INTRUDER_JOB = """
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.appName("zootopia-intruder").getOrCreate()
+print("INTRUDER_RAN", spark.range(10).count())
+"""
