@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 VENV := $(CURDIR)/.venv
 export PATH := $(VENV)/bin:$(PATH)
-PYTHON_SOURCES := roles/artifact_cache/files roles/kafka/library tests app bench
+PYTHON_SOURCES := roles/artifact_cache/files roles/kafka/library roles/kafka/module_utils tests app bench
 
 .PHONY: demo test bootstrap cluster artifacts converge streams access lint unit molecule down
 

@@ -42,7 +42,7 @@ def real_records(archive: Path, count: int) -> list[Record]:
 
 
 def fresh_topic(settings: config.Settings) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
+    admin = KafkaAdminClient(**kafka_clients.connection(settings))
     try:
         if TOPIC in admin.list_topics():
             admin.delete_topics([TOPIC])
@@ -81,7 +81,7 @@ SAME_PROPS = ["enable.idempotence=true", "compression.type=gzip", "batch.size=10
 
 
 def producer_performance(
-    settings: config.Settings, count: int, payload: list[str], kafka_home: str, props: list[str]
+    settings: config.Settings, count: int, payload: list[str], kafka_home: str, props: list[str], client_config: str
 ) -> dict[str, float]:
     """Kafka's own ProducerPerformance, acks=all: random bytes of the given size (`payload` = [size]),
     or the very records as a payload file."""
@@ -97,6 +97,8 @@ def producer_performance(
         "--topic", TOPIC, "--num-records", str(count), *data, "--throughput", "-1",
         "--producer-props", f"bootstrap.servers={','.join(settings.kafka.bootstrap_servers)}", "acks=all", *props,
     ]  # fmt: skip
+    if client_config:  # TLS and the login, as for every other client of the run
+        command += ["--producer.config", client_config]
     run = subprocess.run(command, capture_output=True, text=True)
     if run.returncode != 0:
         raise RuntimeError(f"ProducerPerformance failed ({run.returncode}): {run.stderr[-2000:]}")
@@ -112,18 +114,28 @@ def main() -> int:
     parser.add_argument("--archive", type=Path, required=True, help="a Darwin Core Archive whose rows are sent")
     parser.add_argument("--records", type=int, default=20_000)
     parser.add_argument("--kafka-home", default="/opt/zootopia/kafka")
+    # A secured cluster: every client of the run logs in as this principal (it must be allowed to
+    # create and write the bench topic: the admin tools' one), its password in --password-file, and
+    # Kafka's tool with --client-config (its settings file).
+    parser.add_argument("--principal", default="")
+    parser.add_argument("--password-file", default="")
+    parser.add_argument("--client-config", default="")
     args = parser.parse_args()
-    settings = config.load()
+    settings = config.load(principal=args.principal)
+    if args.password_file:
+        logins = {**settings.kafka.password_files, args.principal: args.password_file}
+        settings = replace(settings, kafka=replace(settings.kafka, password_files=logins))
     records = real_records(args.archive, args.records)
     size = round(sum(len(record.to_json()) for record in records) / len(records))
     fresh_topic(settings)
     figures = {
+        "security_protocol": settings.kafka.security_protocol,
         "records": len(records),
         "record_bytes": size,
         "zootopia_stream_records_per_s": round(zootopia_stream(settings, records)),
         "kafka_python_plain_records_per_s": round(plain_producer(settings, records)),
         "kafka_producer_performance_random_bytes_default_props": producer_performance(
-            settings, len(records), [str(size)], args.kafka_home, []
+            settings, len(records), [str(size)], args.kafka_home, [], args.client_config
         ),
         "kafka_producer_performance_same_records_same_props": producer_performance(
             settings,
@@ -131,6 +143,7 @@ def main() -> int:
             [record.to_json().decode("utf-8") for record in records],
             args.kafka_home,
             SAME_PROPS,
+            args.client_config,
         ),
     }
     print(json.dumps(figures, indent=2))

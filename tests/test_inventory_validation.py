@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -59,6 +60,42 @@ THREE = [("node0", "10.0.0.1"), ("node1", "10.0.0.2"), ("node2", "10.0.0.3")]
 )
 def test_wrong_inventory_fails_before_any_change(tmp_path: Path, inventory: str, message: str) -> None:
     result = _run_base(tmp_path, inventory)
+    _assert_refused_before_any_change(result, message)
+
+
+# The API's and Spark's secrets given, Kafka's not, or some too short.
+SPARK_AND_API = {"spark_auth_secret": "s" * 32, "zootopia_api_token": "t" * 16}
+KAFKA_OK = {
+    "kafka_passwords": {name: "p" * 24 for name in ["broker", "admin", "streams", "consumer", "api"]},
+    "kafka_key_password": "k" * 24,
+    "kafka_zookeeper_password": "z" * 24,
+}
+
+
+@pytest.mark.parametrize(
+    ("secrets", "message"),
+    [
+        pytest.param(SPARK_AND_API, "(missing or short: ['broker', 'admin', 'streams', 'consumer', 'api'])", id="none"),
+        pytest.param(
+            {**SPARK_AND_API, **KAFKA_OK, "kafka_passwords": {**KAFKA_OK["kafka_passwords"], "api": "short"}},
+            "(missing or short: ['api'])",
+            id="short-password",
+        ),
+        pytest.param(
+            {**SPARK_AND_API, **KAFKA_OK, "kafka_key_password": "short"},
+            "kafka_key_password and kafka_zookeeper_password must have 24 or more (now 5 and 24)",
+            id="short-key-password",
+        ),
+    ],
+)
+def test_missing_kafka_secrets_fail_before_any_change(tmp_path: Path, secrets: dict[str, object], message: str) -> None:
+    hosts = tmp_path / "hosts.yml"
+    hosts.write_text(_inventory(THREE, ["node0"]))
+    result = run_playbook(hosts, "playbooks/base.yml", "-e", json.dumps(secrets), timeout=300)
+    _assert_refused_before_any_change(result, message)
+
+
+def _assert_refused_before_any_change(result: subprocess.CompletedProcess[str], message: str) -> None:
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert message in " ".join(output.split()), output

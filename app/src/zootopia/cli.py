@@ -13,7 +13,7 @@ from dataclasses import asdict
 from importlib.util import find_spec
 from pathlib import Path
 
-from zootopia import config
+from zootopia import config, kafka_clients
 from zootopia.streams import registry
 
 
@@ -91,14 +91,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _streams_add(args: argparse.Namespace) -> int:
-    source, added = registry.add(config.load(), args.url, args.topic)
+    source, added = registry.add(config.load(principal=kafka_clients.API), args.url, args.topic)
     verb = "added" if added else "already streaming"
     print(f"{verb} {source.url} -> topic {source.topic}, node {source.node} (id {source.id})")
     return 0
 
 
 def _streams_remove(args: argparse.Namespace) -> int:
-    source = registry.remove(config.load(), args.url)
+    source = registry.remove(config.load(principal=kafka_clients.API), args.url)
     if source is None:
         if args.if_active:
             print(f"not active {registry.normalize(args.url)}")
@@ -110,7 +110,7 @@ def _streams_remove(args: argparse.Namespace) -> int:
 
 def _streams_list(args: argparse.Namespace) -> int:
     rows = []
-    for source, state in registry.with_progress(config.load()):
+    for source, state in registry.with_progress(config.load(principal=kafka_clients.API)):
         rows.append({**asdict(source), "state": state.state, "records": state.records, "rejects": state.rejects})
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -124,20 +124,20 @@ def _streams_list(args: argparse.Namespace) -> int:
 def _streams_agent(args: argparse.Namespace) -> int:
     from zootopia.streams import agent
 
-    agent.run(config.load(), args.node, args.interval)
+    agent.run(config.load(principal=kafka_clients.STREAMS), args.node, args.interval)
     return 0
 
 
 def _stream_run(args: argparse.Namespace) -> int:
     from zootopia.streams import runner
 
-    return runner.run_source(config.load(), args.id)
+    return runner.run_source(config.load(principal=kafka_clients.STREAMS), args.id)
 
 
 def _produce(args: argparse.Namespace) -> int:
     from zootopia.streams import runner
 
-    settings = config.load()
+    settings = config.load(principal=kafka_clients.STREAMS)
     if args.topic not in settings.kafka.data_topics:
         raise registry.SourceError(f"unknown topic {args.topic!r}; the data topics are {settings.kafka.data_topics}")
     outcome = runner.produce_lines(settings, registry.normalize(args.source), args.topic)

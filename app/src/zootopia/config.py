@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 DEFAULT_PATH = Path("/etc/zootopia/zootopia.json")
+
+# PLAINTEXT: the brokers of a development cluster; SASL_SSL: TLS plus a SCRAM login per process.
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SASL_SSL")
+# The SASL mechanisms whose login module spark_options writes (ScramLoginModule).
+SASL_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
 
 # The seeds Preston knows, and the topic each one streams to.
 SEED_TOPICS = {
@@ -48,6 +53,26 @@ class KafkaSettings:
     transaction_records: int = 2000
     # A stream whose transaction commit takes longer exits and is restarted by systemd.
     stall_seconds: float = 120.0
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = "SCRAM-SHA-512"
+    # PEM bundle the brokers' certificates are checked against (required with SASL_SSL).
+    ca_file: str = ""
+    # Principal -> file holding its password: the file names secrets, it never holds them.
+    password_files: dict[str, str] = field(default_factory=dict)
+    # Who this process logs in as: chosen by the entry point (config.load), never by the file,
+    # so that no process can be configured into another's privileges.
+    principal: str = ""
+
+    def __post_init__(self) -> None:
+        if self.security_protocol not in SECURITY_PROTOCOLS:
+            allowed = " or ".join(SECURITY_PROTOCOLS)
+            raise ValueError(f"kafka.security_protocol must be {allowed}, not {self.security_protocol!r}")
+        if self.security_protocol == "SASL_SSL":
+            if self.sasl_mechanism not in SASL_MECHANISMS:
+                allowed = " or ".join(SASL_MECHANISMS)
+                raise ValueError(f"kafka.sasl_mechanism must be {allowed}, not {self.sasl_mechanism!r}")
+            if not self.ca_file:
+                raise ValueError("kafka.ca_file is required with SASL_SSL: the brokers' certificates must be checked")
 
 
 @dataclass(frozen=True)
@@ -139,6 +164,8 @@ class Settings:
             if section is None:
                 values[key] = value
                 continue
+            if key == "kafka" and "principal" in value:
+                raise ValueError("kafka.principal is chosen by the program, not the settings file")
             extra = set(value) - {f.name for f in fields(section)}
             if extra:
                 raise ValueError(f"unknown settings in {key}: {', '.join(sorted(extra))}")
@@ -148,13 +175,13 @@ class Settings:
         return cls(**values)
 
 
-def load(path: Path | None = None) -> Settings:
-    """Settings from `path`, $ZOOTOPIA_CONFIG or the default file; defaults if none exists."""
+def load(path: Path | None = None, principal: str = "") -> Settings:
+    """Settings from `path`, $ZOOTOPIA_CONFIG or the default file (defaults if none exists), for a
+    process that logs in to Kafka as `principal` (see kafka_clients: API, STREAMS, CONSUMER)."""
     if path is None:
         path = Path(os.environ.get("ZOOTOPIA_CONFIG", DEFAULT_PATH))
-    if not path.exists():
-        return Settings()
-    return Settings.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    settings = Settings.from_dict(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else Settings()
+    return replace(settings, kafka=replace(settings.kafka, principal=principal))
 
 
 def topic_for(source_url: str, settings: Settings) -> str | None:

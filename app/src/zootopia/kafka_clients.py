@@ -1,18 +1,98 @@
-"""The Kafka clients every part shares: a durable producer and a reader of compacted topics."""
+"""The Kafka clients every part shares: a durable producer and a reader of compacted topics, and the
+connection options (plain, or TLS with a SCRAM login) of every client, kafka-python's and Spark's.
+
+Each process logs in as its own principal, so the brokers' ACLs grant it only what it needs.
+"""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from zootopia.config import Settings
 
+# The principals, one per kind of process (config.load(principal=...) in each entry point).
+API = "api"  # the HTTP API and the ops' `zootopia streams add|remove|list`: the registry, progress
+STREAMS = "streams"  # the agents and streams: data topics, rejects, progress (transactions)
+CONSUMER = "consumer"  # the Spark job: reads the data topics
+# The Spark job's consumer group ids start with this, so the ACLs can name them by prefix.
+CONSUMER_GROUP_PREFIX = "zootopia-consumer"
+
+
+def password(settings: Settings) -> str:
+    """The password of this process's principal, read from its file (stripped). Errors name the
+    principal and the file, never the content."""
+    kafka = settings.kafka
+    if not kafka.principal:
+        raise ValueError("no Kafka principal is set: the program must pass config.load(principal=...)")
+    path = kafka.password_files.get(kafka.principal)
+    if not path:
+        raise ValueError(f"kafka.password_files has no file for the principal {kafka.principal!r}")
+    try:
+        secret = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        # Only the reason: a decoding error's message would quote bytes of the file.
+        reason = (error.strerror or type(error).__name__) if isinstance(error, OSError) else "not UTF-8 text"
+        raise RuntimeError(f"cannot read the Kafka password file {path} of {kafka.principal!r}: {reason}") from None
+    if not secret:
+        raise ValueError(f"the Kafka password file {path} of {kafka.principal!r} is empty")
+    if "\n" in secret or "\r" in secret:
+        # A JAAS quoted string ends at a line break: Spark's login would get part of the password.
+        raise ValueError(f"the Kafka password file {path} of {kafka.principal!r} holds more than one line")
+    return secret
+
+
+def connection(settings: Settings) -> dict[str, object]:
+    """kafka-python's connection options: the brokers and, with SASL_SSL, the TLS and login ones."""
+    kafka = settings.kafka
+    options: dict[str, object] = {"bootstrap_servers": kafka.bootstrap_servers}
+    if kafka.security_protocol == "SASL_SSL":
+        options.update(
+            security_protocol="SASL_SSL",
+            sasl_mechanism=kafka.sasl_mechanism,
+            sasl_plain_username=kafka.principal,
+            sasl_plain_password=password(settings),
+            ssl_cafile=kafka.ca_file,
+            ssl_check_hostname=True,
+        )
+    return options
+
+
+def _jaas_quoted(value: str) -> str:
+    # JAAS reads quoted values with java.io.StreamTokenizer: a backslash escapes the next character.
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def spark_options(settings: Settings) -> dict[str, str]:
+    """The Spark Kafka source's connection options (`kafka.`-prefixed client properties).
+
+    Spark 3 redacts sasl.jaas.config where it logs these; the password never reaches a command line.
+    """
+    kafka = settings.kafka
+    options = {"kafka.bootstrap.servers": ",".join(kafka.bootstrap_servers)}
+    if kafka.security_protocol == "SASL_SSL":
+        login = "org.apache.kafka.common.security.scram.ScramLoginModule required"
+        jaas = f"{login} username={_jaas_quoted(kafka.principal)} password={_jaas_quoted(password(settings))};"
+        options.update(
+            {
+                "kafka.security.protocol": "SASL_SSL",
+                "kafka.sasl.mechanism": kafka.sasl_mechanism,
+                "kafka.sasl.jaas.config": jaas,
+                # Kafka clients >= 2.7 read a PEM bundle directly: no JKS truststore to build.
+                "kafka.ssl.truststore.type": "PEM",
+                "kafka.ssl.truststore.location": kafka.ca_file,
+                "kafka.ssl.endpoint.identification.algorithm": "https",
+            }
+        )
+    return options
+
 
 def producer(settings: Settings, **overrides: object) -> KafkaProducer:
     """A producer that loses nothing while two of three brokers live: acks from every in-sync replica, retried."""
     options: dict[str, object] = {
-        "bootstrap_servers": settings.kafka.bootstrap_servers,
+        **connection(settings),
         "acks": "all",
         "retries": 2**31 - 1,
         "retry_backoff_ms": 500,
@@ -31,7 +111,7 @@ def producer(settings: Settings, **overrides: object) -> KafkaProducer:
 def read_compacted(settings: Settings, topic: str, timeout_seconds: float = 60.0) -> dict[str, bytes]:
     """The latest committed value of every key of a one-partition compacted topic (tombstones drop the key)."""
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka.bootstrap_servers,
+        **connection(settings),
         enable_auto_commit=False,
         isolation_level="read_committed",
         consumer_timeout_ms=1000,

@@ -25,6 +25,7 @@ ORDER = [
     "test_api_deploy",
     "test_base",
     "test_cluster",
+    "test_kafka_security",
     "test_operations",
     "test_pipeline",
     "test_dashboard",

@@ -13,8 +13,29 @@ import playbook_runner
 
 ROOT = Path(__file__).resolve().parents[3]
 INVENTORY = ROOT / "inventory" / "local"
-ZOOTOPIA = "runuser -u zootopia -- /opt/zootopia/app/venv/bin/zootopia"
+# The CLI as ops run it: the app's user with the Kafka principal of the CLI and the API
+# (streams add/remove/list), or of the streams (produce).
+ZOOTOPIA = "runuser -u zootopia -g zootopia -G zootopia-api -- /opt/zootopia/app/venv/bin/zootopia"
+ZOOTOPIA_STREAMS = "runuser -u zootopia -g zootopia -G zootopia-streams -- /opt/zootopia/app/venv/bin/zootopia"
 PYTHON = "runuser -u zootopia -- /opt/zootopia/app/venv/bin/python"
+
+KAFKA_CA = "/etc/ssl/zootopia/ca.crt"
+# Each principal's password file on the nodes (root can read them all).
+PASSWORD_FILES = {
+    "admin": "/etc/kafka/admin.password",
+    "streams": "/etc/zootopia/kafka/streams.password",
+    "consumer": "/etc/zootopia/kafka/consumer.password",
+    "api": "/etc/zootopia/kafka/api.password",
+}
+
+
+def kafka_login(principal: str) -> str:
+    """kafka-python keyword arguments, as Python source, that log in as `principal` (run as root on a node)."""
+    return (
+        f"security_protocol='SASL_SSL', sasl_mechanism='SCRAM-SHA-512', ssl_cafile='{KAFKA_CA}', "
+        f"sasl_plain_username='{principal}', sasl_plain_password=open('{PASSWORD_FILES[principal]}').read().strip()"
+    )
+
 
 READ_WINDOWS = """
 import json

@@ -11,12 +11,15 @@ import uuid
 from collections.abc import Callable
 
 import pytest
+from controller import KAFKA_CA, PASSWORD_FILES, kafka_login
 from testinfra.host import Host
 
 # Cross-node checks, run on the master only.
 testinfra_hosts = ["ansible://master"]
 
 KAFKA_CLASSPATH = "/opt/zootopia/kafka/libs/*"
+# Kafka's tools as the admin principal (its settings file is root's only).
+KAFKA_ADMIN = "--command-config /etc/kafka/admin.properties"
 WEBHDFS = "http://{namenode}:9870/webhdfs/v1"
 TOPICS = ["gbif", "obis", "idigbio"]
 
@@ -26,7 +29,7 @@ def _bootstrap(node_addresses: dict[str, str], node: str) -> str:
 
 
 def _produce(host: Host, node_addresses: dict[str, str], marker: str) -> None:
-    produced = host.run(f"python3 - {_bootstrap(node_addresses, 'node0')} {marker} <<'EOF'\n{PRODUCE}\nEOF")
+    produced = host.run(f"sudo python3 - {_bootstrap(node_addresses, 'node0')} {marker} <<'EOF'\n{PRODUCE}\nEOF")
     assert produced.rc == 0, produced.stderr
 
 
@@ -43,8 +46,8 @@ def test_ensemble_has_exactly_one_leader(host: Host, node_addresses: dict[str, s
 
 def test_three_live_brokers_with_distinct_ids(host: Host, node_addresses: dict[str, str]) -> None:
     result = host.run(
-        f"java -cp '{KAFKA_CLASSPATH}' kafka.admin.BrokerApiVersionsCommand "
-        f"--bootstrap-server {_bootstrap(node_addresses, 'node0')}"
+        f"sudo java -cp '{KAFKA_CLASSPATH}' kafka.admin.BrokerApiVersionsCommand "
+        f"--bootstrap-server {_bootstrap(node_addresses, 'node0')} {KAFKA_ADMIN}"
     )
     assert result.rc == 0, result.stderr
     ids = re.findall(r"^(\S+):9092 \(id: (\d+) rack", result.stdout, re.MULTILINE)
@@ -56,8 +59,8 @@ def test_topic_is_replicated_three_times_with_min_isr_two(
     host: Host, node_addresses: dict[str, str], topic: str
 ) -> None:
     result = host.run(
-        f"java -cp '{KAFKA_CLASSPATH}' kafka.admin.TopicCommand "
-        f"--bootstrap-server {_bootstrap(node_addresses, 'node1')} --describe --topic {topic}"
+        f"sudo java -cp '{KAFKA_CLASSPATH}' kafka.admin.TopicCommand "
+        f"--bootstrap-server {_bootstrap(node_addresses, 'node1')} {KAFKA_ADMIN} --describe --topic {topic}"
     )
     assert result.rc == 0, result.stderr
     header = result.stdout.splitlines()[0]
@@ -66,19 +69,21 @@ def test_topic_is_replicated_three_times_with_min_isr_two(
     assert "retention.ms=86400000" in header
 
 
-PRODUCE = """
+# As the streams write: their principal, TLS checked against the cluster's CA.
+PRODUCE = f"""
 import sys
 from kafka import KafkaProducer
-producer = KafkaProducer(bootstrap_servers=sys.argv[1], acks="all")
+producer = KafkaProducer(bootstrap_servers=sys.argv[1], acks="all", {kafka_login("streams")})
 producer.send("obis", key=b"test", value=sys.argv[2].encode()).get(timeout=60)
 producer.flush()
 """
 
-CONSUME = """
+# node2 runs no consumer job, so no consumer password: the admin tools' principal reads.
+CONSUME = f"""
 import sys
 from kafka import KafkaConsumer
 consumer = KafkaConsumer("obis", bootstrap_servers=sys.argv[1], auto_offset_reset="earliest",
-                         consumer_timeout_ms=60000, group_id=None)
+                         consumer_timeout_ms=60000, group_id=None, {kafka_login("admin")})
 for record in consumer:
     if record.value.decode() == sys.argv[2]:
         print("found")
@@ -91,7 +96,9 @@ def test_message_produced_on_node0_is_consumed_on_node2(
 ) -> None:
     marker = uuid.uuid4().hex
     _produce(host, node_addresses, marker)
-    consumed = node("node2").run(f"python3 - {_bootstrap(node_addresses, 'node2')} {marker} <<'EOF'\n{CONSUME}\nEOF")
+    consumed = node("node2").run(
+        f"sudo python3 - {_bootstrap(node_addresses, 'node2')} {marker} <<'EOF'\n{CONSUME}\nEOF"
+    )
     assert consumed.rc == 0, consumed.stderr
     assert consumed.stdout.strip() == "found"
 
@@ -151,12 +158,19 @@ def _properties_with_the_secret(host: Host) -> str:
     return path
 
 
-SPARK_JOB = """
+# As the consumer job reads: its principal (the password read by the driver from its file),
+# its group prefix, TLS checked against the cluster's CA.
+SPARK_JOB = f"""
 import sys
 from pyspark.sql import SparkSession
 bootstrap, marker, out = sys.argv[1:4]
+password = open("{PASSWORD_FILES["consumer"]}").read().strip()
+login = 'org.apache.kafka.common.security.scram.ScramLoginModule required username="consumer" password="%s";'
 spark = SparkSession.builder.appName("zootopia-check").getOrCreate()
 records = (spark.read.format("kafka").option("kafka.bootstrap.servers", bootstrap)
+           .option("kafka.security.protocol", "SASL_SSL").option("kafka.sasl.mechanism", "SCRAM-SHA-512")
+           .option("kafka.sasl.jaas.config", login % password).option("kafka.ssl.truststore.type", "PEM")
+           .option("kafka.ssl.truststore.location", "{KAFKA_CA}").option("groupIdPrefix", "zootopia-consumer")
            .option("subscribe", "obis").option("startingOffsets", "earliest").load()
            .selectExpr("CAST(value AS STRING) AS value"))
 records.write.mode("overwrite").parquet(out)
@@ -174,7 +188,8 @@ def test_pyspark_job_reads_kafka_and_writes_parquet_to_hdfs(host: Host, node_add
     properties = _properties_with_the_secret(host)
     try:
         submitted = host.run(
-            f"sudo -u zootopia {SPARK_SUBMIT} --properties-file {properties} "
+            f"sudo runuser -u zootopia -g zootopia -G zootopia-consumer -- {SPARK_SUBMIT} "
+            f"--properties-file {properties} "
             f"/tmp/spark-check.py {_bootstrap(node_addresses, 'node0')} {marker} {out}"
         )
     finally:

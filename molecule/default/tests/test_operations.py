@@ -1,6 +1,7 @@
 """Operations on the running cluster, driven from the controller as ops would: check mode changes
 nothing, status/stop/start/restart playbooks, topic reconciliation, a re-configured Kafka setting
-restarts only Kafka broker after broker, a restarted node brings its units back by itself."""
+restarts only Kafka broker after broker, a forced certificate renewal rolls the brokers and loses no
+acknowledged record, a restarted node brings its units back by itself."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import re
 import subprocess
 import time
 
-from controller import on, run_playbook
+from controller import KAFKA_CA, kafka_login, on, run_playbook
 
 NODES = ["node0", "node1", "node2"]
+PYTHON_VENV = "/opt/zootopia/app/venv/bin/python"
 NODE_UNITS = {
     "node0": ["zookeeper", "kafka", "hdfs-namenode", "hdfs-datanode", "spark-master", "spark-worker"],
     "node1": ["zookeeper", "kafka", "hdfs-datanode", "spark-worker"],
@@ -30,7 +32,7 @@ def _kafka_topic_header(topic: str) -> str:
     described = on(
         "node0",
         "java -cp '/opt/zootopia/kafka/libs/*' kafka.admin.TopicCommand "
-        f"--bootstrap-server node0:9092 --describe --topic {topic}",
+        f"--bootstrap-server node0:9092 --command-config /etc/kafka/admin.properties --describe --topic {topic}",
     )
     return described.splitlines()[0]
 
@@ -133,3 +135,82 @@ def test_a_restarted_node_brings_its_units_back_without_ansible() -> None:
             break
         time.sleep(3)
     assert all(state == "active" for state in states.values()), states
+
+
+# Writes one numbered record every 20 ms with acks=all until /root/renewal.stop exists, then
+# prints how many were acknowledged and how many failed.
+RENEWAL_PRODUCER = f"""
+import json, os, time
+from kafka import KafkaProducer
+producer = KafkaProducer(bootstrap_servers="node0:9092,node1:9092,node2:9092", acks="all", retries=2147483647,
+                         enable_idempotence=True, max_in_flight_requests_per_connection=1, {kafka_login("admin")})
+acked, failed, n = [], [], 0
+def sent(number):
+    return lambda metadata: acked.append(number)
+while not os.path.exists("/root/renewal.stop"):
+    producer.send("zootopia.renewal-check", value=str(n).encode()).add_callback(sent(n)).add_errback(
+        lambda error: failed.append(repr(error)))
+    n += 1
+    time.sleep(0.02)
+producer.flush()
+print(json.dumps({{"acked": sorted(acked), "failed": failed}}))
+"""
+
+RENEWAL_COUNT = f"""
+import json
+from kafka import KafkaConsumer
+consumer = KafkaConsumer("zootopia.renewal-check", bootstrap_servers="node0:9092", auto_offset_reset="earliest",
+                         consumer_timeout_ms=20000, group_id=None, {kafka_login("admin")})
+print(json.dumps(sorted({{int(record.value) for record in consumer}})))
+"""
+
+
+def _serial(node: str) -> str:
+    return on(node, "openssl x509 -noout -serial -in /etc/kafka/keystore.pem.d/2-certificate.pem")
+
+
+def _presented_serial(node: str) -> str:
+    shown = on(
+        "node0",
+        f"echo | openssl s_client -connect {node}:9092 -CAfile {KAFKA_CA} 2>/dev/null | openssl x509 -noout -serial",
+    )
+    return shown
+
+
+def test_a_forced_certificate_renewal_rolls_the_brokers_and_loses_no_record() -> None:
+    topic_tool = (
+        "java -cp '/opt/zootopia/kafka/libs/*' kafka.admin.TopicCommand --bootstrap-server node0:9092 "
+        "--command-config /etc/kafka/admin.properties --topic zootopia.renewal-check"
+    )
+    on("node0", f"{topic_tool} --create --partitions 3 --replication-factor 3 --config min.insync.replicas=2")
+    serials = {node: _serial(node) for node in NODES}
+    before = {(node, "kafka"): _timestamps(node, "kafka") for node in NODES}
+    on("node0", "rm -f /root/renewal.stop /root/renewal.out")
+    producing = subprocess.Popen(
+        ["docker", "exec", "-i", "node0", "sh", "-c", f"{PYTHON_VENV} - > /root/renewal.out"],
+        stdin=subprocess.PIPE,
+        text=True,
+    )
+    assert producing.stdin is not None
+    producing.stdin.write(RENEWAL_PRODUCER)
+    producing.stdin.close()
+    try:
+        time.sleep(5)
+        renewed = run_playbook("playbooks/kafka.yml", "-e", "pki_force_renewal=true")
+        assert renewed.returncode == 0, renewed.stdout[-3000:]
+        time.sleep(5)
+    finally:
+        on("node0", "touch /root/renewal.stop")
+        producing.wait(timeout=300)
+    outcome = json.loads(on("node0", "cat /root/renewal.out"))
+    stored = json.loads(on("node0", f"{PYTHON_VENV} - <<'EOF'\n{RENEWAL_COUNT}\nEOF"))
+    on("node0", f"{topic_tool} --delete")
+    after = {key: _timestamps(*key) for key in before}
+    assert all(after[key][0] > before[key][0] for key in before), "a broker was not restarted"
+    _assert_brokers_restarted_one_at_a_time(after)
+    for node in NODES:
+        assert _serial(node) != serials[node], f"{node}'s certificate was not renewed"
+        assert _presented_serial(node) == _serial(node), f"{node} does not present its new certificate"
+    assert outcome["failed"] == []
+    assert len(outcome["acked"]) > 500  # records were written all along the rolling restart
+    assert set(outcome["acked"]) <= set(stored), "an acknowledged record is missing"

@@ -17,7 +17,7 @@ from typing import Any
 
 import groundtruth
 import pytest
-from controller import ZOOTOPIA, on, run_playbook, streams, wait_for, windows
+from controller import ZOOTOPIA, ZOOTOPIA_STREAMS, kafka_login, on, run_playbook, streams, wait_for, windows
 
 SEEDS = ["https://gbif.org", "https://obis.org", "https://idigbio.org"]
 NODES = ["node0", "node1", "node2"]
@@ -154,7 +154,10 @@ def test_a_thousand_malformed_lines_are_counted_and_the_stream_goes_on(
     lines = bad[:500] + good + bad[500:]
     feed = "\n".join(lines).replace("'", "'\\''")
     outcome = json.loads(
-        on("node1", f"printf '%s\\n' '{feed}' | {ZOOTOPIA} produce --source http://feed.test/malformed --topic gbif")
+        on(
+            "node1",
+            f"printf '%s\\n' '{feed}' | {ZOOTOPIA_STREAMS} produce --source http://feed.test/malformed --topic gbif",
+        )
     )
     assert (outcome["sent"], outcome["rejected"]) == (10, 1000)
     before = streamed[-1]["cumulative"]["records"]
@@ -166,7 +169,8 @@ def test_a_thousand_malformed_lines_are_counted_and_the_stream_goes_on(
 def test_values_that_are_not_records_are_counted_as_rejects_by_the_consumer(streamed: list[dict[str, Any]]) -> None:
     before = windows()[-1]["cumulative"]["rejects"]
     send = (
-        "from kafka import KafkaProducer; p = KafkaProducer(bootstrap_servers='localhost:9092', acks='all');"
+        "from kafka import KafkaProducer;"
+        f"p = KafkaProducer(bootstrap_servers='node2:9092', acks='all', {kafka_login('streams')});"
         "[p.send('obis', key=b'http://feed.test/garbage', value=b'garbage %d' % n) for n in range(7)]; p.flush()"
     )
     on("node2", f'/usr/bin/python3 -c "{send}"')

@@ -27,6 +27,20 @@ ALLOWED = {
     "/etc/spark/spark-daemon.conf": ("root", "spark", 0o640),
     "/etc/zootopia/tls/api.key": ("root", "zootopia", 0o640),
     "/run/zootopia-consumer/spark.properties": ("zootopia", "zootopia", 0o600),
+    # Kafka: the broker's key password and SCRAM login, its ZooKeeper login, its encrypted key.
+    "/etc/kafka/secrets.properties": ("root", "kafka", 0o640),
+    "/etc/kafka/zookeeper-client.jaas": ("root", "kafka", 0o640),
+    "/etc/kafka/keystore.pem": ("root", "kafka", 0o640),
+    "/etc/kafka/keystore.pem.d/1-key.pem": ("root", "root", 0o600),
+    # The admin tools' login (root only), and the ZooKeeper login of the one that sets credentials.
+    "/etc/kafka/admin.properties": ("root", "root", 0o600),
+    "/etc/kafka/admin.password": ("root", "root", 0o600),
+    "/etc/kafka/zookeeper-admin.jaas": ("root", "root", 0o600),
+    "/etc/zookeeper/jaas.conf": ("root", "zookeeper", 0o640),
+    # Each job's Kafka password, readable by its own group only.
+    "/etc/zootopia/kafka/streams.password": ("root", "zootopia-streams", 0o640),
+    "/etc/zootopia/kafka/consumer.password": ("root", "zootopia-consumer", 0o640),
+    "/etc/zootopia/kafka/api.password": ("root", "zootopia-api", 0o640),
 }
 SEARCHED = "/etc /home /root /run /srv /tmp /var /opt/zootopia/app"
 
@@ -42,9 +56,12 @@ def secrets() -> list[str]:
         text=True,
         check=True,
     ).stdout
-    values = [str(value) for value in yaml.safe_load(plain).values()]
-    key_lines = on("node0", "cat /etc/zootopia/tls/api.key").splitlines()
-    values.append(max(key_lines, key=len))  # a line of the key's base64 body
+    values = []
+    for value in yaml.safe_load(plain).values():  # a value may be a dict of secrets (Kafka's, by principal)
+        values += [str(item) for item in value.values()] if isinstance(value, dict) else [str(value)]
+    for key in ["/etc/zootopia/tls/api.key", "/etc/kafka/keystore.pem.d/1-key.pem"]:
+        key_lines = on("node0", f"cat {key}").splitlines()
+        values.append(max(key_lines, key=len))  # a line of the key's base64 body
     assert all(len(value) >= 16 for value in values), "a secret too short to search for"
     return values
 

@@ -11,6 +11,9 @@ description:
     exactly the declared keys. Supports check mode. Needs kafka-python on the host it runs on.
 options:
   bootstrap_servers: {type: str, required: true, description: "host:port list, comma separated."}
+  ca_file: {type: path, required: true, description: PEM file of the CA that signed the brokers' certificates.}
+  username: {type: str, default: admin, description: SCRAM-SHA-512 principal to log in as.}
+  password_file: {type: path, required: true, description: File holding that principal's password.}
   name: {type: str, required: true, description: Topic name.}
   partitions: {type: int, required: true, description: Partition count.}
   replication_factor: {type: int, required: true, description: Replicas per partition.}
@@ -20,6 +23,7 @@ options:
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.kafka_admin import CONNECTION_OPTIONS, admin_client
 
 try:
     from kafka import KafkaAdminClient
@@ -53,7 +57,7 @@ def run(module: AnsibleModule) -> dict[str, Any]:
     params = module.params
     name = params["name"]
     wanted_config = {key: str(value) for key, value in params["config"].items()}
-    admin = KafkaAdminClient(bootstrap_servers=params["bootstrap_servers"], client_id="zootopia-ansible")
+    admin = admin_client(params)
     try:
         topic = _describe(admin, name)
         if topic is None:
@@ -92,7 +96,7 @@ def run(module: AnsibleModule) -> dict[str, Any]:
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "bootstrap_servers": {"type": "str", "required": True},
+            **CONNECTION_OPTIONS,
             "name": {"type": "str", "required": True},
             "partitions": {"type": "int", "required": True},
             "replication_factor": {"type": "int", "required": True},

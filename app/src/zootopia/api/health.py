@@ -26,8 +26,10 @@ SPARK_APP = "zootopia-consumer"
 def kafka(settings: Settings, timeout: float) -> Report:
     from kafka import KafkaAdminClient
 
+    from zootopia.kafka_clients import connection
+
     expected = len(settings.kafka.bootstrap_servers)
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers, request_timeout_ms=int(timeout * 1000))
+    admin = KafkaAdminClient(**connection(settings), request_timeout_ms=int(timeout * 1000))
     try:
         brokers = admin.describe_cluster()["brokers"]
     finally:

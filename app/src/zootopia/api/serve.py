@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from zootopia import config
+from zootopia import config, kafka_clients
 from zootopia.api import health
 from zootopia.api.app import create_app
 from zootopia.api.results import Results
@@ -30,7 +30,7 @@ def read_token(path: str) -> str:
 
 def wsgi() -> Flask:
     """gunicorn's app factory: each worker holds its own results snapshot, refreshed in the background."""
-    settings = config.load()
+    settings = config.load(principal=kafka_clients.API)
     # Bounded calls: a NameNode that hangs must not stop the refresh thread for good.
     results = Results(WindowStore(settings.hdfs, timeout=10), settings.api.refresh_seconds)
     results.start()

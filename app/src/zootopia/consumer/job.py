@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the usual name of this module
 from pyspark.sql.types import IntegerType, StringType, StructField, StructType
 
-from zootopia import config
+from zootopia import config, kafka_clients
 from zootopia.consumer import columns
 from zootopia.consumer.documents import Cumulative, KingdomCount, SpeciesCount, build_document
 from zootopia.consumer.layout import window_id
@@ -181,15 +181,19 @@ class WindowWriter:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = config.load()
+    settings = config.load(principal=kafka_clients.CONSUMER)
     spark = SparkSession.builder.appName("zootopia-consumer").getOrCreate()
     if spark.conf.get("spark.sql.shuffle.partitions") == "200":  # Spark's default: not set by spark-submit
         spark.conf.set("spark.sql.shuffle.partitions", DEFAULT_SHUFFLE_PARTITIONS)
     writer = WindowWriter(spark, settings)
+    reader = spark.readStream.format("kafka")
+    # The brokers and, with SASL_SSL, TLS and the consumer principal's login.
+    for key, value in kafka_clients.spark_options(settings).items():
+        reader = reader.option(key, value)
     reader = (
-        spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", ",".join(settings.kafka.bootstrap_servers))
-        .option("subscribe", ",".join(settings.kafka.data_topics))
+        reader.option("subscribe", ",".join(settings.kafka.data_topics))
+        # Known group ids: the ACLs grant the consumer principal the groups with this prefix only.
+        .option("groupIdPrefix", kafka_clients.CONSUMER_GROUP_PREFIX)
         .option("startingOffsets", "earliest")
         .option("failOnDataLoss", "true")
         # The producers write in transactions: records of an aborted one must not count.

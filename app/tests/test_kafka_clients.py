@@ -1,0 +1,160 @@
+"""The Kafka connection options: plain by default, TLS and a SCRAM login per principal with SASL_SSL."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zootopia import config, kafka_clients
+from zootopia.config import KafkaSettings, Settings
+from zootopia.kafka_clients import connection, password, spark_options
+
+SECRET = "s3cr3t-of-the-api"
+
+
+def secured(tmp_path: Path, secret: str = SECRET, principal: str = kafka_clients.API) -> Settings:
+    """SASL_SSL settings whose api principal's password is `secret` (written with the file's usual newline)."""
+    (tmp_path / "api.password").write_text(f"  {secret}\n", encoding="utf-8")
+    kafka = KafkaSettings(
+        bootstrap_servers=["k1:9093", "k2:9093"],
+        security_protocol="SASL_SSL",
+        ca_file="/etc/zootopia/kafka-ca.pem",
+        password_files={kafka_clients.API: str(tmp_path / "api.password"), "streams": str(tmp_path / "none")},
+        principal=principal,
+    )
+    return Settings(kafka=kafka)
+
+
+def write_settings(tmp_path: Path, kafka: dict[str, Any]) -> Path:
+    path = tmp_path / "zootopia.json"
+    path.write_text(json.dumps({"kafka": kafka}), encoding="utf-8")
+    return path
+
+
+def test_plaintext_is_the_default_and_gives_only_the_brokers() -> None:
+    settings = Settings()
+    assert settings.kafka.security_protocol == "PLAINTEXT"
+    assert connection(settings) == {"bootstrap_servers": ["localhost:9092"]}
+    assert spark_options(settings) == {"kafka.bootstrap.servers": "localhost:9092"}
+
+
+def test_plaintext_needs_no_principal_nor_password() -> None:
+    settings = Settings(kafka=KafkaSettings(bootstrap_servers=["a:9092", "b:9092"], principal=""))
+    assert connection(settings) == {"bootstrap_servers": ["a:9092", "b:9092"]}
+    assert spark_options(settings) == {"kafka.bootstrap.servers": "a:9092,b:9092"}
+
+
+def test_sasl_ssl_gives_the_tls_and_login_options_with_the_stripped_password(tmp_path: Path) -> None:
+    assert connection(secured(tmp_path)) == {
+        "bootstrap_servers": ["k1:9093", "k2:9093"],
+        "security_protocol": "SASL_SSL",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": "api",
+        "sasl_plain_password": SECRET,
+        "ssl_cafile": "/etc/zootopia/kafka-ca.pem",
+        "ssl_check_hostname": True,
+    }
+
+
+def test_sasl_ssl_spark_options(tmp_path: Path) -> None:
+    assert spark_options(secured(tmp_path)) == {
+        "kafka.bootstrap.servers": "k1:9093,k2:9093",
+        "kafka.security.protocol": "SASL_SSL",
+        "kafka.sasl.mechanism": "SCRAM-SHA-512",
+        "kafka.sasl.jaas.config": "org.apache.kafka.common.security.scram.ScramLoginModule required"
+        f' username="api" password="{SECRET}";',
+        "kafka.ssl.truststore.type": "PEM",
+        "kafka.ssl.truststore.location": "/etc/zootopia/kafka-ca.pem",
+        "kafka.ssl.endpoint.identification.algorithm": "https",
+    }
+
+
+def test_the_jaas_config_escapes_quotes_and_backslashes(tmp_path: Path) -> None:
+    jaas = spark_options(secured(tmp_path, secret='a"b\\c'))["kafka.sasl.jaas.config"]
+    assert jaas.endswith(' password="a\\"b\\\\c";')
+
+
+def test_the_password_is_the_principals_own(tmp_path: Path) -> None:
+    settings = secured(tmp_path)
+    (tmp_path / "streams.password").write_text("other\n", encoding="utf-8")
+    files = {**settings.kafka.password_files, "streams": str(tmp_path / "streams.password")}
+    streams = replace(settings.kafka, principal=kafka_clients.STREAMS, password_files=files)
+    assert password(settings) == SECRET
+    assert password(Settings(kafka=streams)) == "other"
+
+
+def test_no_principal_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no Kafka principal"):
+        connection(secured(tmp_path, principal=""))
+
+
+def test_a_principal_without_a_password_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no file for the principal 'consumer'"):
+        spark_options(secured(tmp_path, principal=kafka_clients.CONSUMER))
+
+
+def test_a_missing_password_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match=re.escape(f"{tmp_path / 'none'} of 'streams': No such file")):
+        connection(secured(tmp_path, principal=kafka_clients.STREAMS))
+
+
+def test_an_empty_password_file_is_an_error(tmp_path: Path) -> None:
+    settings = secured(tmp_path, secret=" \n")
+    with pytest.raises(ValueError, match=r"api\.password of 'api' is empty"):
+        password(settings)
+
+
+def test_a_password_of_several_lines_is_refused_without_showing_it(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="more than one line") as raised:
+        password(secured(tmp_path, secret="first\nsecond"))
+    assert "first" not in str(raised.value)
+    assert "second" not in str(raised.value)
+
+
+def test_an_unknown_protocol_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="PLAINTEXT or SASL_SSL, not 'SSL'"):
+        config.load(write_settings(tmp_path, {"security_protocol": "SSL"}))
+
+
+def test_sasl_ssl_needs_a_ca_file(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="ca_file is required"):
+        config.load(write_settings(tmp_path, {"security_protocol": "SASL_SSL"}))
+
+
+def test_a_sasl_mechanism_without_a_scram_login_is_refused(tmp_path: Path) -> None:
+    kafka = {"security_protocol": "SASL_SSL", "ca_file": "/ca.pem", "sasl_mechanism": "PLAIN"}
+    with pytest.raises(ValueError, match="sasl_mechanism"):
+        config.load(write_settings(tmp_path, kafka))
+
+
+def test_the_settings_file_cannot_choose_the_principal(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"kafka\.principal is chosen by the program"):
+        config.load(write_settings(tmp_path, {"principal": "streams"}))
+
+
+def test_load_sets_the_principal_the_program_chose(tmp_path: Path) -> None:
+    (tmp_path / "api.password").write_text(SECRET, encoding="utf-8")
+    path = write_settings(
+        tmp_path,
+        {
+            "security_protocol": "SASL_SSL",
+            "ca_file": "/ca.pem",
+            "password_files": {"api": str(tmp_path / "api.password")},
+        },
+    )
+    settings = config.load(path, principal=kafka_clients.API)
+    assert settings.kafka.principal == "api"
+    assert settings.kafka.security_protocol == "SASL_SSL"
+    assert connection(settings)["sasl_plain_password"] == SECRET
+    assert config.load(path).kafka.principal == ""
+
+
+def test_load_without_a_file_gives_defaults_with_the_principal(tmp_path: Path) -> None:
+    settings = config.load(tmp_path / "absent.json", principal=kafka_clients.CONSUMER)
+    assert settings.kafka.principal == "consumer"
+    assert connection(settings) == {"bootstrap_servers": ["localhost:9092"]}
