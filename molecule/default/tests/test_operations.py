@@ -10,7 +10,7 @@ import re
 import subprocess
 import time
 
-from controller import KAFKA_CA, kafka_login, on, run_playbook
+from controller import KAFKA_CA, kafka_login, on, run_playbook, wait_for
 
 NODES = ["node0", "node1", "node2"]
 PYTHON_VENV = "/opt/zootopia/app/venv/bin/python"
@@ -182,7 +182,9 @@ def test_a_forced_certificate_renewal_rolls_the_brokers_and_loses_no_record() ->
         "java -cp '/opt/zootopia/kafka/libs/*' kafka.admin.TopicCommand --bootstrap-server node0:9092 "
         "--command-config /etc/kafka/admin.properties --topic zootopia.renewal-check"
     )
-    on("node0", f"{topic_tool} --create --partitions 3 --replication-factor 3 --config min.insync.replicas=2")
+    create = f"{topic_tool} --create --partitions 3 --replication-factor 3 --config min.insync.replicas=2"
+    # A node restarted by the check before may still be joining: three brokers are needed.
+    wait_for("the topic created on three brokers", lambda: "Created topic" in on("node0", f"{create} || true"), 180)
     serials = {node: _serial(node) for node in NODES}
     before = {(node, "kafka"): _timestamps(node, "kafka") for node in NODES}
     on("node0", "rm -f /root/renewal.stop /root/renewal.out")
