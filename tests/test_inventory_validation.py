@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playbook_runner import run_playbook
@@ -64,8 +65,8 @@ def test_wrong_inventory_fails_before_any_change(tmp_path: Path, inventory: str,
 
 
 # The API's and Spark's secrets given, Kafka's not, or some too short.
-SPARK_AND_API = {"spark_auth_secret": "s" * 32, "zootopia_api_token": "t" * 16}
-KAFKA_OK = {
+SPARK_AND_API: dict[str, Any] = {"spark_auth_secret": "s" * 32, "zootopia_api_token": "t" * 16}
+KAFKA_OK: dict[str, Any] = {
     "kafka_passwords": {name: "p" * 24 for name in ["broker", "admin", "streams", "consumer", "api"]},
     "kafka_key_password": "k" * 24,
     "kafka_zookeeper_password": "z" * 24,
