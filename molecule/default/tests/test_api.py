@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import requests
-from controller import ROOT, on, run_playbook, streams, wait_for, windows
+from controller import ROOT, ZOOTOPIA, on, run_playbook, streams, wait_for, windows
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -315,7 +315,7 @@ def test_the_fuzzer_finds_no_server_error(base: str, token: str, certificate: st
     # Any source the fuzzer started (it may try the allowed ones) is stopped again.
     for url in [row["url"] for row in streams()]:
         if url not in before:
-            on("node0", f"runuser -u zootopia -- /opt/zootopia/app/venv/bin/zootopia streams remove {url}")
+            on("node0", f"{ZOOTOPIA} streams remove {url}")
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
 
 
