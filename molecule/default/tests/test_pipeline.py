@@ -192,7 +192,7 @@ def test_a_source_removed_by_the_playbook_stops_and_the_rest_survive_a_node_rest
         agent = on(idigbio["node"], "journalctl -u zootopia-streams-agent --no-pager -n 40", check=False)
         raise AssertionError(
             f"{error}\n{stream}: {on(idigbio['node'], f'systemctl status {stream}', check=False)}\n{agent}"
-        )
+        ) from error
     subprocess.run(["docker", "restart", "node1"], check=True, capture_output=True)
     obis = rows["https://obis.org"]
     wait_for("the obis stream back on node1", lambda: unit_active("node1", f"zootopia-stream@{obis['id']}"), 300)
