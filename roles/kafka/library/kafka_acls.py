@@ -119,13 +119,13 @@ def run(module: AnsibleModule) -> dict[str, Any]:
                         raise RuntimeError(f"deleting ACLs failed: {error}")
     finally:
         admin.close()
-    lines = sorted(" ".join(entry) for entry in held)
+    before = sorted(" ".join(entry) for entry in held)
     after = sorted(" ".join(entry) for entry in wanted)
     return {
         "changed": bool(missing or extra),
         "created": [" ".join(entry) for entry in missing],
         "deleted": [" ".join(entry) for entry in extra],
-        "diff": {"before": "\n".join(lines) + "\n", "after": "\n".join(after) + "\n"},
+        "diff": {"before": "\n".join(before) + "\n", "after": "\n".join(after) + "\n"},
     }
 
 
