@@ -36,6 +36,15 @@ class Services:
     obis: str = "https://api.obis.org"
     idigbio: str = "https://search.idigbio.org"
     timeout_seconds: float = 60.0
+    # iDigBio's search answers no page past this many hits (Elasticsearch's result window): the
+    # crawl splits larger queries so that no request asks past it.
+    idigbio_search_window: int = 10000
+
+    def __post_init__(self) -> None:
+        if isinstance(self.idigbio_search_window, bool) or not isinstance(self.idigbio_search_window, int):
+            raise ValueError(f"services.idigbio_search_window must be an integer, not {self.idigbio_search_window!r}")
+        if self.idigbio_search_window < 1:
+            raise ValueError(f"services.idigbio_search_window must be at least 1, not {self.idigbio_search_window}")
 
 
 @dataclass(frozen=True)

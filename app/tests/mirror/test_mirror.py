@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -227,26 +228,41 @@ def idigbio_expected(data_dir: Path) -> tuple[set[str], Counter[str]]:
     return reachable, Counter(kingdoms.values())
 
 
-def test_idigbio_recordsets_and_records_cover_every_record_once(client: FlaskClient, data_dir: Path) -> None:
+def idigbio_registry(data_dir: Path) -> dict[str, dict[str, Any]]:
+    registry = json.loads((data_dir / "idigbio" / "registry-recordsets-page.json").read_bytes())
+    return {item["uuid"]: item for item in registry["items"]}
+
+
+def all_recordsets(client: FlaskClient) -> list[dict[str, Any]]:
     recordsets: list[dict[str, Any]] = []
     while True:
         page = get_json(client, "/idigbio/v2/search/recordsets", limit=10, offset=len(recordsets))
         recordsets.extend(page["items"])
         if not page["items"]:
             assert page["itemCount"] == len(recordsets)
-            break
+            return recordsets
+
+
+def search_all(client: FlaskClient, recordset: str) -> list[dict[str, Any]]:
+    query = json.dumps({"recordset": recordset})
+    items: list[dict[str, Any]] = []
+    while True:
+        page = get_json(client, "/idigbio/v2/search/records/", rq=query, limit=7, offset=len(items))
+        items.extend(page["items"])
+        if not page["items"]:
+            assert page["itemCount"] == len(items)
+            return items
+
+
+def test_idigbio_recordsets_and_records_cover_every_record_once(client: FlaskClient, data_dir: Path) -> None:
+    recordsets = all_recordsets(client)
     seen: Counter[str] = Counter()
     index_kingdoms: Counter[str] = Counter()
+    with_records = 0
     for recordset in recordsets:
         assert recordset["type"] == "recordsets"
-        query = json.dumps({"recordset": recordset["uuid"]})
-        items: list[dict[str, Any]] = []
-        while True:
-            page = get_json(client, "/idigbio/v2/search/records/", rq=query, limit=7, offset=len(items))
-            items.extend(page["items"])
-            if not page["items"]:
-                break
-        assert page["itemCount"] == len(items) > 0
+        items = search_all(client, recordset["uuid"])
+        with_records += bool(items)
         assert [item["uuid"] for item in items] == sorted(item["uuid"] for item in items)
         for item in items:
             assert (item["type"], item["indexTerms"]["recordset"]) == ("records", recordset["uuid"])
@@ -259,25 +275,121 @@ def test_idigbio_recordsets_and_records_cover_every_record_once(client: FlaskCli
     assert set(seen) == reachable
     assert set(seen.values()) == {1}
     assert len(seen) == 179
-    assert len(recordsets) == 49
+    assert with_records == 49
+    # Every recordset of the recorded registry page, and one for each other recordset of the records.
+    registry = idigbio_registry(data_dir)
+    assert {item["uuid"] for item in recordsets} >= set(registry)
+    assert len(recordsets) == len(registry) + 45 == 145
     # The data README: 159 distinct records carry a kingdom, animalia 90, plantae 68, fungi 1.
     assert index_kingdoms == kingdoms == {"animalia": 90, "plantae": 68, "fungi": 1}
 
 
-def test_idigbio_real_recordset_items_are_served_as_recorded(client: FlaskClient, data_dir: Path) -> None:
-    registry = json.loads((data_dir / "idigbio" / "registry-recordsets-page.json").read_bytes())
-    recorded = {item["uuid"]: item for item in registry["items"]}
+def test_idigbio_recorded_recordsets_are_served_as_recorded_with_links_into_the_mirror(
+    client: FlaskClient, data_dir: Path
+) -> None:
+    recorded = idigbio_registry(data_dir)
     served = get_json(client, "/idigbio/v2/search/recordsets", limit=5000)["items"]
     real = [item for item in served if item["uuid"] in recorded]
-    assert len(real) == 4
-    assert all(item == recorded[item["uuid"]] for item in real)
+    assert len(real) == 100
+    for item in real:
+        original = recorded[item["uuid"]]
+        link = original["data"].get("link")
+        if link is None:
+            assert item == original
+            continue
+        host_path = link.split("://", 1)[1]
+        assert item["data"]["link"] == f"{BASE}/idigbio/links/{host_path}"
+        assert (
+            item["indexTerms"]["archivelink"]
+            == f"{BASE}/idigbio/links/{original['indexTerms']['archivelink'].split('://', 1)[1]}"
+        )
+        for section in ("data", "indexTerms"):
+            assert {k: v for k, v in item[section].items() if k not in ("link", "archivelink")} == {
+                k: v for k, v in original[section].items() if k not in ("link", "archivelink")
+            }
+
+
+def idigbio_archive_rows(body: bytes) -> list[dict[str, str]]:
+    with tempfile.TemporaryDirectory() as work:
+        path = Path(work) / "archive.zip"
+        path.write_bytes(body)
+        with DwCAReader(str(path)) as archive:
+            return [dict(row.data, id=row.id) for row in archive]
+
+
+def test_idigbio_each_archive_holds_its_recordsets_records_and_dead_links_are_404(
+    client: FlaskClient, data_dir: Path
+) -> None:
+    recorded = idigbio_registry(data_dir)
+    without_link = []
+    dead = 0
+    largest = 0
+    for recordset in all_recordsets(client):
+        items = search_all(client, recordset["uuid"])
+        largest = max(largest, len(items))
+        link = recordset["data"].get("link")
+        if link is None:
+            without_link.append((recordset["uuid"], len(items)))
+            continue
+        response = client.get(local_path(link))
+        # The lowercased archivelink names the same archive.
+        assert client.get(local_path(recordset["indexTerms"]["archivelink"])).status_code == response.status_code
+        if not items:
+            assert response.status_code == 404
+            assert "no record of its recordset" in response.get_json()["error"]
+            dead += 1
+            continue
+        assert response.status_code == 200
+        rows = idigbio_archive_rows(response.get_data())
+        assert [row["id"] for row in rows] == [item["uuid"] for item in items]
+        for row, item in zip(rows, items):
+            assert row.get(KINGDOM, "") == item["data"].get("dwc:kingdom", "")
+            assert row.get(SCIENTIFIC_NAME, "") == item["data"].get("dwc:scientificName", "")
+    assert dead == sum(1 for item in recorded.values() if item["data"].get("link")) - 4
+    # The recorded page's seven recordsets without a link (no record of them here), and the
+    # mirror's own recordset with the most records, read through the records search.
+    assert sorted(n for _, n in without_link) == [0] * 7 + [largest]
+    assert sum(1 for uuid, _ in without_link if uuid in recorded) == 7
+
+
+def test_idigbio_searches_split_by_uuid_prefix(client: FlaskClient) -> None:
+    recordset = max(all_recordsets(client), key=lambda rs: len(search_all(client, rs["uuid"])))
+    items = search_all(client, recordset["uuid"])
+    parts: list[str] = []
+    for digit in "0123456789abcdef":
+        rq = json.dumps({"recordset": recordset["uuid"], "uuid": {"type": "prefix", "value": digit}})
+        page = get_json(client, "/idigbio/v2/search/records", rq=rq, limit=100)
+        assert page["itemCount"] == len(page["items"])
+        assert all(item["uuid"].startswith(digit) for item in page["items"])
+        parts.extend(item["uuid"] for item in page["items"])
+    assert parts == [item["uuid"] for item in items]
+    listed = get_json(
+        client, "/idigbio/v2/search/recordsets", rq=json.dumps({"uuid": {"type": "prefix", "value": "0"}})
+    )
+    assert listed["items"]
+    assert all(item["uuid"].startswith("0") for item in listed["items"])
+
+
+def test_idigbio_search_refuses_pages_past_its_window(data_dir: Path) -> None:
+    client = create_app(data_dir, BASE, idigbio_window=10).test_client()
+    rq = json.dumps({"recordset": "09b18522-5643-478f-86e9-d2e34440d43e"})
+    assert client.get("/idigbio/v2/search/records", query_string={"rq": rq, "limit": 5, "offset": 5}).status_code == 200
+    for path, params in (
+        ("/idigbio/v2/search/records", {"rq": rq, "limit": 5, "offset": 6}),
+        ("/idigbio/v2/search/records", {"rq": rq, "limit": 11}),
+        ("/idigbio/v2/search/recordsets", {"limit": 1, "offset": 10}),
+    ):
+        response = client.get(path, query_string=params)
+        assert response.status_code == 400
+        assert "Result window is too large" in response.get_json()["error"]
+        assert "[10]" in response.get_json()["error"]
 
 
 def test_idigbio_default_page_holds_a_whole_recordset_and_unknown_ones_are_empty(client: FlaskClient) -> None:
     page = get_json(client, "/idigbio/v2/search/recordsets", limit=1)
-    assert (page["itemCount"], len(page["items"])) == (49, 1)
+    assert (page["itemCount"], len(page["items"])) == (145, 1)
     big = max(
-        get_json(client, "/idigbio/v2/search/recordsets")["items"],
+        get_json(client, "/idigbio/v2/search/recordsets", limit=200)["items"],
         key=lambda rs: get_json(client, "/idigbio/v2/search/records", rq=json.dumps({"recordset": rs["uuid"]}))[
             "itemCount"
         ],
@@ -305,6 +417,10 @@ def test_idigbio_default_page_holds_a_whole_recordset_and_unknown_ones_are_empty
         ('/idigbio/v2/search/records?rq={"recordset":42}', 400),
         ('/idigbio/v2/search/records?rq=["recordset"]', 400),
         ('/idigbio/v2/search/recordsets?rq={"name":"x"}', 400),
+        ('/idigbio/v2/search/records?rq={"recordset":"x","uuid":"a"}', 400),
+        ('/idigbio/v2/search/records?rq={"recordset":"x","uuid":{"type":"range","gte":"a"}}', 400),
+        ("/idigbio/links/www.snib.mx/iptconabio/archive.do?r=SNIB-HC022", 404),
+        ("/idigbio/archives/00000000-0000-0000-0000-000000000000.zip", 404),
         ("/gbif/archives/missing.zip", 404),
         ("/gbif/archives/../obis/registry-dataset-page.json", 404),
         ("/obis/archives/00000000-0000-0000-0000-000000000000.zip", 404),

@@ -15,18 +15,24 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 import requests
+from flask import Flask, Response, jsonify, request
 from werkzeug.serving import make_server
 
 from zootopia.config import Services, Settings
 from zootopia.mirror import create_app
-from zootopia.records import KINGDOM, Malformed, Record, ResourceDone, StreamItem
+from zootopia.records import KINGDOM, SCIENTIFIC_NAME, Malformed, Record, ResourceDone, StreamItem
 from zootopia.sources import crawl
 from zootopia.sources.cache import ContentCache
-from zootopia.sources.engine import EngineStats, builtin_stream
+from zootopia.sources.engine import EngineStats, builtin_stream, set_aside_position
 
+# The mirror's iDigBio search answers no page past this many hits: small, so the crawl must split.
+IDIGBIO_WINDOW = 5
+# Every iDigBio search request the mirror was sent (path and query string).
+SEARCHES: list[str] = []
 CANONICAL = ("Animalia", "Plantae", "Fungi", "Chromista", "Bacteria", "Archaea", "Protozoa", "Viruses")
 
 
@@ -44,13 +50,15 @@ def mirror(data_dir: Path) -> Iterator[str]:
     holder: dict[str, Any] = {}
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if "/v2/search/" in environ["PATH_INFO"]:
+            SEARCHES.append(environ["PATH_INFO"] + "?" + environ.get("QUERY_STRING", ""))
         app: Any = holder["app"]
         result: Iterable[bytes] = app(environ, start_response)
         return result
 
     server = make_server("127.0.0.1", 0, wsgi, threaded=True)
     base = f"http://127.0.0.1:{server.port}"
-    holder["app"] = create_app(data_dir, base)
+    holder["app"] = create_app(data_dir, base, idigbio_window=IDIGBIO_WINDOW)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield base
@@ -59,7 +67,13 @@ def mirror(data_dir: Path) -> Iterator[str]:
 
 @pytest.fixture
 def settings(mirror: str, tmp_path: Path) -> Settings:
-    services = Services(gbif=f"{mirror}/gbif", obis=f"{mirror}/obis", idigbio=f"{mirror}/idigbio", timeout_seconds=30)
+    services = Services(
+        gbif=f"{mirror}/gbif",
+        obis=f"{mirror}/obis",
+        idigbio=f"{mirror}/idigbio",
+        timeout_seconds=30,
+        idigbio_search_window=IDIGBIO_WINDOW,
+    )
     return replace(Settings(), services=services)
 
 
@@ -135,21 +149,90 @@ def idigbio_records(data_dir: Path) -> dict[str, tuple[str, dict[str, Any]]]:
     return found
 
 
-def test_idigbio_seed_streams_every_recordset_page(settings: Settings, data_dir: Path, tmp_path: Path) -> None:
+def listed_recordsets(data_dir: Path, mirror: str) -> list[dict[str, Any]]:
+    # Asked of a mirror with the real window: the test's own would refuse a page this large.
+    listing = create_app(data_dir, mirror).test_client().get("/idigbio/v2/search/recordsets?limit=5000")
+    return list(listing.get_json()["items"])
+
+
+def test_idigbio_seed_streams_each_recordsets_archive(
+    settings: Settings, mirror: str, data_dir: Path, tmp_path: Path
+) -> None:
     expected = idigbio_records(data_dir)
-    pages = crawl.PageSizes(idigbio_recordsets=2, idigbio_records=3)
-    items = run("https://idigbio.org", settings, tmp_path, pages)
-    # Three records a page: one resource per page of each recordset.
-    per_recordset = Counter(recordset for recordset, _ in expected.values())
-    assert sum(isinstance(item, ResourceDone) for item in items) == sum(-(-n // 3) for n in per_recordset.values())
-    assert [item for item in items if isinstance(item, Malformed)] == []
+    SEARCHES.clear()
+    items = run("https://idigbio.org", settings, tmp_path, crawl.PageSizes(idigbio_recordsets=7, idigbio_records=3))
     got = records(items)
-    assert len(got) == len(expected)
+    assert len(got) == len(expected) == 179
     assert Counter(kingdom(r.fields.get(KINGDOM)) for r in got) == Counter(
         kingdom(data.get("dwc:kingdom")) for _, data in expected.values()
     )
+    assert Counter(r.fields.get(SCIENTIFIC_NAME, "").strip() for r in got) == Counter(
+        (data.get("dwc:scientificName") or "").strip() for _, data in expected.values()
+    )
     occurrence_ids = Counter(r.fields.get("http://rs.tdwg.org/dwc/terms/occurrenceID") or None for r in got)
     assert occurrence_ids == Counter(data.get("dwc:occurrenceID") or None for _, data in expected.values())
+    # Every recordset with an archive link is read through it; the one without, through the search.
+    per_recordset = Counter(recordset for recordset, _ in expected.values())
+    listed = listed_recordsets(data_dir, mirror)
+    searched = [rs["uuid"] for rs in listed if not rs["data"].get("link") and per_recordset[rs["uuid"]]]
+    assert len(searched) == 1
+    from_pages = [r for r in got if r.content_id.startswith("line:json:")]
+    assert len(from_pages) == per_recordset[searched[0]] > IDIGBIO_WINDOW
+    assert sum(r.content_id.startswith("line:zip:") for r in got) == len(got) - len(from_pages)
+    # One archive per other recordset with records, and the searched one's pages (more than one).
+    assert sum(isinstance(item, ResourceDone) for item in items) > len(per_recordset)
+    # A recordset whose archive link is dead is set aside with the reason; the crawl goes on.
+    registry = json.loads((data_dir / "idigbio/registry-recordsets-page.json").read_bytes())["items"]
+    dead = {rs["uuid"] for rs in registry if rs["data"].get("link") and rs["uuid"] not in per_recordset}
+    malformed = [item for item in items if isinstance(item, Malformed)]
+    assert len(malformed) == len(dead) == 89
+    for item in malformed:
+        assert item.position == set_aside_position(item.raw)
+        assert "404" in item.reason
+        assert item.reason.startswith("dwca resource of iDigBio recordset ")
+    assert {item.reason.split()[5] for item in malformed} == dead
+    # No search asked past the window.
+    assert SEARCHES
+    for search in SEARCHES:
+        params = dict(parse_qsl(search.split("?", 1)[1]))
+        assert int(params["offset"]) + int(params["limit"]) <= IDIGBIO_WINDOW, search
+
+
+def test_a_search_that_cannot_be_split_further_is_set_aside_with_its_count(tmp_path: Path) -> None:
+    # A search server that counts more hits for one uuid than its window lets it page.
+    recordset = "00000000-1111-2222-3333-444444444444"
+    stuck = "abcdef01-2345-6789-abcd-ef0123456789"
+    search = Flask(__name__)
+
+    @search.get("/v2/search/recordsets")
+    def recordsets() -> Response:
+        return jsonify(itemCount=1, items=[{"uuid": recordset, "data": {}, "indexTerms": {}}])
+
+    @search.get("/v2/search/records")
+    def records() -> Response:
+        rq = json.loads(request.args["rq"])
+        prefix = rq.get("uuid", {}).get("value", "")
+        return jsonify(itemCount=3 if stuck.startswith(prefix) else 0, items=[])
+
+    server = make_server("127.0.0.1", 0, search, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        services = Services(idigbio=f"http://127.0.0.1:{server.port}", idigbio_search_window=2, timeout_seconds=5)
+        with requests.Session() as session:
+            resources = list(crawl.resolve("https://idigbio.org", services, session))
+    finally:
+        server.shutdown()
+    assert len(resources) == 1
+    assert resources[0].failure == (
+        f"recordset {recordset}: 3 hits of uuid {stuck} cannot be paged within the search window of 2"
+    )
+    assert recordset in resources[0].origin
+
+
+def test_the_search_window_is_checked() -> None:
+    with pytest.raises(ValueError, match="idigbio_search_window must be at least 1"):
+        Services(idigbio_search_window=0)
 
 
 def test_a_direct_archive_url_and_a_missing_one(settings: Settings, mirror: str, tmp_path: Path) -> None:
@@ -160,7 +243,7 @@ def test_a_direct_archive_url_and_a_missing_one(settings: Settings, mirror: str,
     missing = run(f"{mirror}/gbif/archives/no-such.zip", settings, tmp_path)
     assert len(missing) == 1
     assert isinstance(missing[0], Malformed)
-    assert missing[0].position is None
+    assert missing[0].position == set_aside_position(f"{mirror}/gbif/archives/no-such.zip")
     assert "404" in missing[0].reason
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from zootopia.records import Position
+from zootopia.sources.engine import set_aside_position
 from zootopia.streams.progress import Progress
 
 ARCHIVE = "b" * 64
@@ -37,3 +38,15 @@ def test_round_trip_keeps_what_is_covered() -> None:
     assert again.covers(Position(OTHER, "!/items", 3))
     assert not again.covers(Position(OTHER, "!/items", 4))
     assert (again.records, again.rejects, again.updated_at) == (7, 1, progress.updated_at)
+
+
+def test_a_resource_set_aside_whole_is_covered_after_a_restart() -> None:
+    # The engine gives a dead link or unreadable archive its URL's position: a restarted stream
+    # (its progress read back from Kafka) skips it instead of setting it aside a second time.
+    dead = set_aside_position("http://mirror.test/idigbio/links/ipt.example.org/archive.do?r=gone")
+    progress = Progress("s1")
+    assert not progress.covers(dead)
+    progress.advance(dead)
+    again = Progress.from_json(progress.to_json())
+    assert again.covers(dead)
+    assert not again.covers(set_aside_position("http://mirror.test/idigbio/links/ipt.example.org/other.zip"))

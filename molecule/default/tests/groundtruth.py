@@ -110,5 +110,25 @@ def idigbio() -> Truth:
     return Truth().add((r.get("dwc:kingdom"), r.get("dwc:scientificName")) for r in reachable)
 
 
+def idigbio_dead_links() -> set[str]:
+    """Recordsets of the recorded registry page whose archive link leads nowhere: they have a link, but
+    no recorded record names them, so the mirror has no archive to serve there (404)."""
+    registry = json.loads((DATA / "idigbio/registry-recordsets-page.json").read_text())["items"]
+    named = set()
+    for item in json.loads((DATA / "idigbio/search-records-page.json").read_text())["items"]:
+        named.add(item["indexTerms"].get("recordset"))
+    for path in sorted((DATA / "idigbio/search-api-es-snapshots").glob("*.json")):
+        snapshot = json.loads(path.read_text()).get("response_snapshot") or {}
+        for hit in (snapshot.get("hits") or {}).get("hits", []):
+            if hit.get("_type") == "records":
+                named.add(hit["_source"].get("recordset"))
+    return {item["uuid"] for item in registry if item["data"].get("link") and item["uuid"] not in named}
+
+
+def rejects_by_seed() -> dict[str, int]:
+    """Resources each seed's stream sets aside: none of GBIF's or OBIS's; iDigBio's dead archive links."""
+    return {"https://gbif.org": 0, "https://obis.org": 0, "https://idigbio.org": len(idigbio_dead_links())}
+
+
 def by_seed() -> dict[str, Truth]:
     return {"https://gbif.org": gbif(), "https://obis.org": obis(), "https://idigbio.org": idigbio()}

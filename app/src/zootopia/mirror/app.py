@@ -15,17 +15,25 @@ from zootopia.mirror import gbif, idigbio, obis
 log = logging.getLogger(__name__)
 
 
-def create_app(data_dir: Path, base_url: str) -> Flask:
-    """Load and index the recorded data once; `base_url` is how clients reach the mirror (archive URLs)."""
+def create_app(
+    data_dir: Path, base_url: str, idigbio_window: int = idigbio.SEARCH_WINDOW, idigbio_scale_records: int = 0
+) -> Flask:
+    """Load and index the recorded data once; `base_url` is how clients reach the mirror (archive URLs).
+
+    `idigbio_window`: the iDigBio search's result window; `idigbio_scale_records`: when not 0, one
+    more iDigBio recordset of that many records, without an archive link (the scale bench's).
+    """
     started = time.monotonic()
     base_url = base_url.rstrip("/")
     archives = gbif.load_archives(data_dir)
     datasets = obis.load_datasets(data_dir)
-    index = idigbio.load_index(data_dir)
+    index = idigbio.load_index(data_dir, base_url)
+    if idigbio_scale_records:
+        index = idigbio.scale_recordset(index, idigbio_scale_records)
     app = Flask(__name__)
     app.register_blueprint(gbif.blueprint(archives, base_url))
     app.register_blueprint(obis.blueprint(datasets, base_url))
-    app.register_blueprint(idigbio.blueprint(index))
+    app.register_blueprint(idigbio.blueprint(index, idigbio_window))
 
     @app.errorhandler(HTTPException)
     def as_json(error: HTTPException) -> tuple[Response, int]:
@@ -53,9 +61,10 @@ class _PlainLog(WSGIRequestHandler):
         self.log("info", '"%s" %s %s', self.requestline, code, size)
 
 
-def serve(data_dir: Path, host: str, port: int, base_url: str) -> None:
+def serve(data_dir: Path, host: str, port: int, base_url: str, idigbio_window: int = idigbio.SEARCH_WINDOW) -> None:
     """Serve until interrupted; one thread per request, one log line per request."""
-    server = make_server(host, port, create_app(data_dir, base_url), threaded=True, request_handler=_PlainLog)
+    app = create_app(data_dir, base_url, idigbio_window)
+    server = make_server(host, port, app, threaded=True, request_handler=_PlainLog)
     log.info("serving on %s:%d as %s", host, port, base_url)
     try:
         server.serve_forever()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import zipfile
 from typing import Any
 
@@ -68,3 +69,21 @@ def build(records: list[dict[str, Any]]) -> bytes:
             info.external_attr = 0o644 << 16
             archive.writestr(info, members[name].encode("utf-8"))
     return buffer.getvalue()
+
+
+class ArchiveCache:
+    """Archives built on first request and kept: each costs a zip build, all together a few MB."""
+
+    def __init__(self, records_by_key: dict[str, list[dict[str, Any]]]) -> None:
+        self._records = records_by_key
+        self._built: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        records = self._records.get(key)
+        if records is None:
+            return None
+        with self._lock:
+            if key not in self._built:
+                self._built[key] = build(records)
+            return self._built[key]

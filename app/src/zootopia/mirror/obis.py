@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,26 +53,8 @@ def _title(dataset_id: str, records: list[dict[str, Any]]) -> str:
     return min(names, key=lambda name: (-names[name], name))
 
 
-class ArchiveCache:
-    """Archives built on first request and kept: each costs a zip build, all together a few MB."""
-
-    def __init__(self, datasets: list[ObisDataset]) -> None:
-        self._datasets = {dataset.id: dataset for dataset in datasets}
-        self._built: dict[str, bytes] = {}
-        self._lock = threading.Lock()
-
-    def get(self, dataset_id: str) -> bytes | None:
-        dataset = self._datasets.get(dataset_id)
-        if dataset is None:
-            return None
-        with self._lock:
-            if dataset_id not in self._built:
-                self._built[dataset_id] = dwca.build(dataset.records)
-            return self._built[dataset_id]
-
-
 def blueprint(datasets: list[ObisDataset], base_url: str) -> Blueprint:
-    cache = ArchiveCache(datasets)
+    cache = dwca.ArchiveCache({dataset.id: dataset.records for dataset in datasets})
     bp = Blueprint("obis", __name__, url_prefix="/obis")
 
     @bp.get("/v3/dataset")

@@ -2,11 +2,12 @@
 
 https://gbif.org: every DWC_ARCHIVE endpoint of the GBIF dataset registry;
 https://obis.org: every dataset archive of OBIS; https://idigbio.org: every
-records page of every iDigBio recordset. Any other http(s) URL is itself a
-Darwin Core Archive.
+recordset's published archive (`data.link`), as Preston tracks it, and for a
+recordset without one, its records search split so that no request asks past
+the search's result window. Any other http(s) URL is itself a Darwin Core Archive.
 
 A registry page that cannot be read raises CrawlError: the crawl cannot go on.
-A single recordset whose size cannot be read is no registry failure: it comes
+A single recordset that cannot be read whole is no registry failure: it comes
 out as a Resource with `failure` set, for the caller to count and pass over.
 """
 
@@ -45,6 +46,8 @@ class Resource:
     kind: ResourceKind
     # Why the resource cannot be read, when the crawl already knows it cannot.
     failure: str | None = None
+    # What named it, for the reason of a resource set aside (e.g. "iDigBio recordset <uuid>").
+    origin: str = ""
 
 
 def resolve(
@@ -61,11 +64,6 @@ def resolve(
         yield from _idigbio(services, session, pages)
     else:
         yield Resource(source_url, "dwca")
-
-
-def records_page_url(services: Services, recordset: str, limit: int, offset: int) -> str:
-    query = urlencode({"rq": json.dumps({"recordset": recordset}), "limit": limit, "offset": offset})
-    return f"{_base(services.idigbio)}/v2/search/records?{query}"
 
 
 def _seed_name(source_url: str) -> str | None:
@@ -118,31 +116,104 @@ def _obis(services: Services, session: requests.Session, size: int) -> Iterator[
 
 
 def _idigbio(services: Services, session: requests.Session, pages: PageSizes) -> Iterator[Resource]:
-    offset = 0
-    while True:
-        query = urlencode({"limit": pages.idigbio_recordsets, "offset": offset})
-        url = f"{_base(services.idigbio)}/v2/search/recordsets?{query}"
-        page = _get_json(url, services, session)
-        items = _list(page, "items", url)
-        for recordset in items:
+    listing = f"{_base(services.idigbio)}/v2/search/recordsets"
+    for page in _windowed(listing, {}, services, session, pages.idigbio_recordsets, "the recordsets"):
+        if isinstance(page, _Unreachable):
+            raise CrawlError(page.reason)
+        url = _search_url(listing, *page)
+        for recordset in _list(_get_json(url, services, session), "items", url):
             uuid = recordset.get("uuid")
-            if isinstance(uuid, str) and uuid:
-                yield from _recordset_pages(uuid, services, session, pages.idigbio_records)
-        offset += len(items)
-        if not items or offset >= _int(page, "itemCount", url):
-            return
+            if not isinstance(uuid, str) or not uuid:
+                continue
+            link = archive_link(recordset)
+            if link is not None:
+                yield Resource(link, "dwca", origin=f"iDigBio recordset {uuid}")
+            else:
+                yield from _recordset_search(uuid, services, session, pages.idigbio_records)
 
 
-def _recordset_pages(uuid: str, services: Services, session: requests.Session, size: int) -> Iterator[Resource]:
-    # A one-record page is the cheapest way to learn how many records there are.
-    probe = records_page_url(services, uuid, 1, 0)
+def archive_link(recordset: dict[str, Any]) -> str | None:
+    """The recordset's published Darwin Core Archive: `data.link`, else `indexTerms.archivelink`."""
+    for section, key in (("data", "link"), ("indexTerms", "archivelink")):
+        fields = recordset.get(section)
+        value = fields.get(key) if isinstance(fields, dict) else None
+        if isinstance(value, str) and urlsplit(value.strip()).scheme in ("http", "https"):
+            return value.strip()
+    return None
+
+
+def _recordset_search(uuid: str, services: Services, session: requests.Session, size: int) -> Iterator[Resource]:
+    records = f"{_base(services.idigbio)}/v2/search/records"
+    origin = f"iDigBio recordset {uuid} (no archive link: records search)"
     try:
-        count = _int(_get_json(probe, services, session), "itemCount", probe)
+        for page in _windowed(records, {"recordset": uuid}, services, session, size, f"recordset {uuid}"):
+            if isinstance(page, _Unreachable):
+                yield Resource(page.probe, "idigbio-records", failure=page.reason, origin=origin)
+            else:
+                yield Resource(_search_url(records, *page), "idigbio-records", origin=origin)
     except CrawlError as error:
-        yield Resource(probe, "idigbio-records", failure=f"size of recordset {uuid} unknown: {error}")
-        return
-    for offset in range(0, count, size):
-        yield Resource(records_page_url(services, uuid, size, offset), "idigbio-records")
+        yield Resource(
+            records, "idigbio-records", failure=f"recordset {uuid} cannot be searched: {error}", origin=origin
+        )
+
+
+@dataclass(frozen=True)
+class _Unreachable:
+    """Hits of one uuid that the search cannot page within its window (only a server that
+    counts more hits than it holds can say so): they are set aside with this reason."""
+
+    reason: str
+    probe: str
+
+
+# (rq, limit, offset) of one search page.
+_Page = tuple[dict[str, Any], int, int]
+
+
+# A uuid is 8-4-4-4-12 lowercase hex digits: a prefix is refined one digit at a time.
+_HEX = "0123456789abcdef"
+_UUID_HYPHENS = (8, 13, 18, 23)
+_UUID_LENGTH = 36
+
+
+def _windowed(
+    endpoint: str, query: dict[str, Any], services: Services, session: requests.Session, size: int, what: str
+) -> Iterator[_Page | _Unreachable]:
+    """(rq, limit, offset) of pages that together hold every hit of `query`, none past the result window.
+
+    A query with more hits than the window is split by uuid prefix (a query type the
+    search documents), recursively, until each part fits; its pages are then asked
+    by offset, the last one shortened so that offset + limit never passes the window.
+    """
+    window = services.idigbio_search_window
+    step = max(1, min(size, window))
+
+    def count(rq: dict[str, Any]) -> int:
+        # A one-hit page is the cheapest way to learn how many hits there are.
+        probe = _search_url(endpoint, rq, 1, 0)
+        return _int(_get_json(probe, services, session), "itemCount", probe)
+
+    def parts(prefix: str) -> Iterator[_Page | _Unreachable]:
+        rq = {**query, "uuid": {"type": "prefix", "value": prefix}} if prefix else query
+        hits = count(rq)
+        if hits <= window:
+            for offset in range(0, hits, step):
+                yield rq, min(step, window - offset), offset
+            return
+        if len(prefix) >= _UUID_LENGTH:
+            reason = f"{what}: {hits} hits of uuid {prefix} cannot be paged within the search window of {window}"
+            yield _Unreachable(reason, _search_url(endpoint, rq, 1, 0))
+            return
+        children = [prefix + "-"] if len(prefix) in _UUID_HYPHENS else [prefix + digit for digit in _HEX]
+        for child in children:
+            yield from parts(child)
+
+    return parts("")
+
+
+def _search_url(endpoint: str, rq: dict[str, Any], limit: int, offset: int) -> str:
+    params: dict[str, Any] = {"rq": json.dumps(rq, sort_keys=True)} if rq else {}
+    return f"{endpoint}?{urlencode({**params, 'limit': limit, 'offset': offset})}"
 
 
 def _base(url: str) -> str:

@@ -3,20 +3,23 @@
 A seed is crawled into resources; each is downloaded into the content cache,
 kept pinned while its rows are read, and streamed row by row, then closed by a
 ResourceDone. A resource that cannot be downloaded or read becomes one
-Malformed (position None) and the stream goes on with the next. A registry
-that cannot be read raises crawl.CrawlError: the seed's stream is incomplete,
-and the caller decides when to try again.
+Malformed and the stream goes on with the next; its position is the resource's
+own (`set_aside_position`), so a stream's progress covers it and a restarted
+stream does not set it aside twice. A registry that cannot be read raises
+crawl.CrawlError: the seed's stream is incomplete, and the caller decides when
+to try again.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import requests
 
 from zootopia.config import Settings
-from zootopia.records import Malformed, Record, ResourceDone, StreamItem
+from zootopia.records import Malformed, Position, Record, ResourceDone, StreamItem
 from zootopia.sources import crawl, readers
 from zootopia.sources.cache import CacheError, ContentCache
 
@@ -52,9 +55,11 @@ def _resource_rows(
     stats: EngineStats,
 ) -> Iterator[StreamItem]:
     stats.resources += 1
+    # The reason of a resource set aside names what listed it (e.g. its iDigBio recordset).
+    named = f"{resource.kind} resource of {resource.origin}" if resource.origin else f"{resource.kind} resource"
     if resource.failure is not None:
         stats.failed_resources += 1
-        yield Malformed(resource.url, resource.failure, None)
+        yield Malformed(resource.url, f"{named}: {resource.failure}", set_aside_position(resource.url))
         return
     try:
         with cache.fetching(resource.url, session, settings.services.timeout_seconds) as cached:
@@ -72,6 +77,15 @@ def _resource_rows(
             sha256 = cached.sha256
     except (CacheError, readers.ArchiveError) as error:
         stats.failed_resources += 1
-        yield Malformed(resource.url, f"{resource.kind} resource unreadable: {error}", None)
+        yield Malformed(resource.url, f"{named} unreadable: {error}", set_aside_position(resource.url))
         return
     yield ResourceDone(sha256)
+
+
+# The member name of a whole resource's position (no archive member or page is named so).
+SET_ASIDE_MEMBER = "!/resource"
+
+
+def set_aside_position(url: str) -> Position:
+    """The position of a resource set aside whole: the sha256 of its URL (it has no content hash)."""
+    return Position(hashlib.sha256(url.encode("utf-8")).hexdigest(), SET_ASIDE_MEMBER, 1)
