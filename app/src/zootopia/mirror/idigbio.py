@@ -211,14 +211,22 @@ def blueprint(index: IdigbioIndex, window: int = SEARCH_WINDOW) -> Blueprint:
 
 def scale_recordset(index: IdigbioIndex, records: int) -> IdigbioIndex:
     """`index` plus one recordset of `records` records without an archive link, made of the recorded
-    records repeated under uuids of their own: larger than the search window, for the scale bench."""
+    records repeated under uuids of their own (also their `dwc:occurrenceID`, so that a reader can
+    tell every copy apart): larger than the search window, for the scale bench."""
     recorded = [item for items in index.records.values() for item in items]
-    uuid = str(uuids.uuid5(uuids.NAMESPACE_URL, f"zootopia-mirror:idigbio/scale/{records}"))
+    uuid = scale_recordset_uuid(records)
     made = []
     for number in range(records):
         original = recorded[number % len(recorded)]
         copy_id = str(uuids.uuid5(uuids.NAMESPACE_URL, f"zootopia-mirror:idigbio/scale/{records}/{number}"))
-        made.append({**original, "uuid": copy_id, "indexTerms": {**original["indexTerms"], "recordset": uuid}})
+        data = {**original["data"], "dwc:occurrenceID": copy_id}
+        terms = {**original["indexTerms"], "recordset": uuid, "uuid": copy_id}
+        made.append({**original, "uuid": copy_id, "data": data, "indexTerms": terms})
     made.sort(key=lambda item: str(item["uuid"]))
     listing = sorted([*index.recordsets, _made_recordset(uuid, None)], key=lambda item: str(item["uuid"]))
     return IdigbioIndex(listing, {**index.records, uuid: made}, index.without_recordset, index.archives)
+
+
+def scale_recordset_uuid(records: int) -> str:
+    """The uuid of the scale recordset of `records` records."""
+    return str(uuids.uuid5(uuids.NAMESPACE_URL, f"zootopia-mirror:idigbio/scale/{records}"))
