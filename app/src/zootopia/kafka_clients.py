@@ -19,6 +19,8 @@ STREAMS = "streams"  # the agents and streams: data topics, rejects, progress (t
 CONSUMER = "consumer"  # the Spark job: reads the data topics
 # The Spark job's consumer group ids start with this, so the ACLs can name them by prefix.
 CONSUMER_GROUP_PREFIX = "zootopia-consumer"
+# How long a client tries the bootstrap brokers before it gives up (NoBrokersAvailable).
+API_VERSION_TIMEOUT_MS = 30000
 
 
 def password(settings: Settings) -> str:
@@ -47,7 +49,13 @@ def password(settings: Settings) -> str:
 def connection(settings: Settings) -> dict[str, object]:
     """kafka-python's connection options: the brokers and, with SASL_SSL, the TLS and login ones."""
     kafka = settings.kafka
-    options: dict[str, object] = {"bootstrap_servers": kafka.bootstrap_servers}
+    options: dict[str, object] = {
+        "bootstrap_servers": kafka.bootstrap_servers,
+        # Every client first asks a broker its API versions, trying the bootstrap brokers in turn for
+        # this long (kafka-python's default, 2 s, is shorter than a TLS and SCRAM login takes on a busy
+        # node once a stopped broker's refusal has used its share: NoBrokersAvailable with two of three up).
+        "api_version_auto_timeout_ms": API_VERSION_TIMEOUT_MS,
+    }
     if kafka.security_protocol == "SASL_SSL":
         options.update(
             security_protocol="SASL_SSL",

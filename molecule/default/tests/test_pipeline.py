@@ -78,12 +78,13 @@ def streamed(added: list[dict[str, Any]], truth: dict[str, groundtruth.Truth]) -
     on("node2", "systemctl start kafka")
     expected = sum(t.records for t in truth.values())
     wait_for("streams exhausted", lambda: all(row["state"] == "done" for row in streams()), 900)
-    wait_for(
-        f"all {expected} records counted",
-        lambda: counted_records() >= expected,
-        600,
-        every=10,
-    )
+    try:
+        wait_for(f"all {expected} records counted", lambda: counted_records() >= expected, 600, every=10)
+    except AssertionError as error:
+        # What the consumer did instead: its unit and the end of its journal.
+        status = on("node0", "systemctl status zootopia-consumer --no-pager -n 0", check=False)
+        journal = on("node0", "journalctl -u zootopia-consumer --no-pager -n 60 | grep -v ' INFO '", check=False)
+        raise AssertionError(f"{error}\n{status}\n{journal}") from error
     return windows()
 
 

@@ -29,7 +29,11 @@ def kafka(settings: Settings, timeout: float) -> Report:
     from zootopia.kafka_clients import connection
 
     expected = len(settings.kafka.bootstrap_servers)
-    admin = KafkaAdminClient(**connection(settings), request_timeout_ms=int(timeout * 1000))
+    # Bounded by the check's own limit, not by the clients' patience with a slow bootstrap.
+    limit_ms = int(timeout * 1000)
+    admin = KafkaAdminClient(
+        **{**connection(settings), "request_timeout_ms": limit_ms, "api_version_auto_timeout_ms": limit_ms}
+    )
     try:
         brokers = admin.describe_cluster()["brokers"]
     finally:
