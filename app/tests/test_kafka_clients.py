@@ -159,3 +159,10 @@ def test_load_without_a_file_gives_defaults_with_the_principal(tmp_path: Path) -
     settings = config.load(tmp_path / "absent.json", principal=kafka_clients.CONSUMER)
     assert settings.kafka.principal == "consumer"
     assert connection(settings)["bootstrap_servers"] == ["localhost:9092"]
+
+
+def test_a_known_broker_version_is_used_without_probing(tmp_path: Path) -> None:
+    settings = replace(secured(tmp_path), kafka=replace(secured(tmp_path).kafka, api_version="3.1"))
+    assert connection(settings)["api_version"] == (3, 1)
+    with pytest.raises(ValueError, match=re.escape("kafka.api_version must be a version such as 3.1")):
+        KafkaSettings(api_version="3.x")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,14 @@ class KafkaSettings:
     # Who this process logs in as: chosen by the entry point (config.load), never by the file,
     # so that no process can be configured into another's privileges.
     principal: str = ""
+    # The brokers' Kafka version ("3.1"): clients speak its protocol versions without first
+    # probing a broker for them (a probe that gives up under load while a broker restarts).
+    # Empty: probe.
+    api_version: str = ""
 
     def __post_init__(self) -> None:
+        if self.api_version and not re.fullmatch(r"[0-9]+\.[0-9]+(\.[0-9]+)?", self.api_version):
+            raise ValueError(f"kafka.api_version must be a version such as 3.1, not {self.api_version!r}")
         if self.security_protocol not in SECURITY_PROTOCOLS:
             allowed = " or ".join(SECURITY_PROTOCOLS)
             raise ValueError(f"kafka.security_protocol must be {allowed}, not {self.security_protocol!r}")

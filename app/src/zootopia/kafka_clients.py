@@ -56,6 +56,8 @@ def connection(settings: Settings) -> dict[str, object]:
         # node once a stopped broker's refusal has used its share: NoBrokersAvailable with two of three up).
         "api_version_auto_timeout_ms": API_VERSION_TIMEOUT_MS,
     }
+    if kafka.api_version:
+        options["api_version"] = tuple(int(part) for part in kafka.api_version.split(".")[:2])
     if kafka.security_protocol == "SASL_SSL":
         options.update(
             security_protocol="SASL_SSL",

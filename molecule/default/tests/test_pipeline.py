@@ -92,8 +92,14 @@ def test_sources_are_assigned_round_robin_and_run_on_their_node(added: list[dict
     assert [(row["url"], row["node"]) for row in added] == list(zip(SEEDS, NODES))
     for row in added:
         node, unit = row["node"], f"zootopia-stream@{row['id']}"
-        # An exhausted stream's unit stays active: it sleeps until the next crawl.
-        wait_for(f"{unit} on {node}", partial(unit_active, node, unit), 60, every=1)
+        # An exhausted stream's unit stays active: it sleeps until the next crawl. The agent starts it
+        # within a round or two; a busy node just after the brokers' rolling restart takes longer.
+        try:
+            wait_for(f"{unit} on {node}", partial(unit_active, node, unit), 180, every=1)
+        except AssertionError as error:
+            agent = on(node, "journalctl -u zootopia-streams-agent --no-pager -n 40", check=False)
+            stream = on(node, f"journalctl -u {unit} --no-pager -n 40", check=False)
+            raise AssertionError(f"{error}\n{agent}\n{stream}") from error
 
 
 def test_every_record_is_counted_exactly(streamed: list[dict[str, Any]], truth: dict[str, groundtruth.Truth]) -> None:
