@@ -81,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
     api_serve.add_argument("--keyfile", help="PEM private key of the certificate")
     api_serve.set_defaults(handler=_api_serve)
 
+    settings = commands.add_parser("settings", help="the settings file").add_subparsers(dest="action", required=True)
+    check = settings.add_parser("check", help="read a settings file as every process would; exit 2 if it is wrong")
+    check.add_argument("path", type=Path)
+    check.set_defaults(handler=_settings_check)
+
     consumer = commands.add_parser("consumer", help="the Spark Structured Streaming job").add_subparsers(
         dest="action", required=True
     )
@@ -150,6 +155,17 @@ def _api_serve(args: argparse.Namespace) -> int:
 
     serve(args.bind, args.workers, args.threads, args.certfile, args.keyfile)
     return 1  # not reached: serve() replaces this process
+
+
+def _settings_check(args: argparse.Namespace) -> int:
+    """Ansible writes the settings only once this passes (copy's validate): a wrong value stops the run."""
+    try:
+        config.load(args.path)
+    except (ValueError, TypeError, KeyError) as error:
+        print(f"zootopia: {args.path}: {error}", file=sys.stderr)
+        return 2
+    print(f"{args.path}: valid settings")
+    return 0
 
 
 def _consumer_run(args: argparse.Namespace) -> int:

@@ -117,6 +117,9 @@ class HdfsSettings:
 class ConsumerSettings:
     trigger_seconds: int = 120
     max_offsets_per_trigger: int = 0  # 0: no limit
+    # Every this many windows the species pairs of earlier windows are merged into one set (species.py):
+    # a window reads one set and at most this many small partitions, however many windows came before.
+    species_compaction_windows: int = 30
     spark_master: str = "spark://localhost:7077"
     spark_home: str = "/opt/zootopia/spark"
     # Passed as --conf to spark-submit (executor memory, cores, ...).
@@ -126,6 +129,11 @@ class ConsumerSettings:
     # A file holding the cluster's spark.authenticate.secret ($VARS expanded); "" when the
     # cluster does not authenticate.
     auth_secret_file: str = ""
+
+    def __post_init__(self) -> None:
+        every = self.species_compaction_windows
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"consumer.species_compaction_windows must be an integer of at least 1, not {every!r}")
 
 
 @dataclass(frozen=True)

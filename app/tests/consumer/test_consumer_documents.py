@@ -137,7 +137,13 @@ def test_first_window_document() -> None:
                 "cumulative_species": 2,
             },
         },
-        "cumulative": {"records": 11, "species": 5, "rejects": 2},
+        "cumulative": {
+            "records": 11,
+            "species": 5,
+            "rejects": 2,
+            "kingdoms": {"Animalia": 8, "Plantae": 2, "unspecified": 1},
+            "sources": {GBIF: {"records": 7, "species": 4}, OBIS: {"records": 4, "species": 2}},
+        },
     }
 
 
@@ -156,7 +162,14 @@ def test_totals_carry_over_windows_a_source_misses() -> None:
     assert list(second["sources"]) == [OBIS]
     assert second["sources"][OBIS]["cumulative_records"] == 8
     assert second["sources"][OBIS]["cumulative_species"] == 3
-    assert second["cumulative"] == {"records": 15, "species": 5, "rejects": 2}
+    assert second["cumulative"] == {
+        "records": 15,
+        "species": 5,
+        "rejects": 2,
+        "kingdoms": {"Animalia": 12, "Plantae": 2, "unspecified": 1},
+        # GBIF is not in window 2 but stays in its totals.
+        "sources": {GBIF: {"records": 7, "species": 4}, OBIS: {"records": 8, "species": 3}},
+    }
     # GBIF comes back in window 3: its totals continue from window 1, read from the stored documents.
     stored = [json.loads(documents.dumps(doc)) for doc in (second, first)]
     third = build_document(
@@ -171,7 +184,13 @@ def test_totals_carry_over_windows_a_source_misses() -> None:
     )
     assert third["sources"][GBIF]["cumulative_records"] == 8
     assert third["sources"][GBIF]["cumulative_species"] == 5
-    assert third["cumulative"] == {"records": 16, "species": 6, "rejects": 3}
+    assert {key: third["cumulative"][key] for key in ("records", "species", "rejects")} == {
+        "records": 16,
+        "species": 6,
+        "rejects": 3,
+    }
+    assert third["cumulative"]["sources"][GBIF] == {"records": 8, "species": 5}
+    assert third["cumulative"]["kingdoms"]["Fungi"] == 1
 
 
 def test_an_empty_window_keeps_the_totals() -> None:
@@ -237,3 +256,44 @@ def test_a_source_on_two_topics_lists_both() -> None:
     )
     assert document["sources"][GBIF]["topic"] == "gbif,obis"
     assert document["sources"][GBIF]["kingdoms"] == {"Animalia": 3}
+
+
+def _windows(count: int) -> list[dict[str, Any]]:
+    """`count` stored documents: sources and kingdoms come and go, some windows are empty."""
+    stored: list[dict[str, Any]] = []
+    totals = Cumulative()
+    for window in range(1, count + 1):
+        counts = [KingdomCount(GBIF, "gbif", "Animalia", window)] if window % 3 else []
+        if window % 4 == 1:
+            counts.append(KingdomCount(OBIS, "obis", ["Plantae", "Fungi"][window % 2], 2))
+        seen = {count.source for count in counts}
+        document = build_document(
+            window,
+            trigger_seconds=120,
+            counts=counts,
+            rejects=window % 2,
+            species_by_source={url: SpeciesCount(2, 1) for url in seen},
+            species_overall=SpeciesCount(2, 1 if seen else 0),
+            previous=totals,
+            processed_at=WHEN,
+        )
+        stored.append(json.loads(documents.dumps(document)))
+        totals = totals.after(document)
+    return stored
+
+
+def test_the_last_document_alone_restores_the_totals_of_every_window_before() -> None:
+    stored = _windows(12)
+    for last in range(1, len(stored) + 1):
+        assert Cumulative.from_last_document(stored[last - 1]) == Cumulative.from_documents(stored[:last])
+    totals = Cumulative.from_last_document(stored[-1])
+    assert totals is not None
+    assert totals.window == 12
+    assert sum(entry.records for entry in totals.sources.values()) == totals.records
+    assert sum(totals.kingdoms.values()) == totals.records
+
+
+def test_a_document_of_an_older_release_restores_nothing_on_its_own() -> None:
+    older = _windows(2)[-1]
+    older["cumulative"] = {key: older["cumulative"][key] for key in ("records", "species", "rejects")}
+    assert Cumulative.from_last_document(older) is None

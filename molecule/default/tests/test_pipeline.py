@@ -17,9 +17,23 @@ from typing import Any
 
 import groundtruth
 import pytest
-from controller import ZOOTOPIA, ZOOTOPIA_STREAMS, kafka_login, on, run_playbook, streams, wait_for, windows
+from controller import (
+    PYTHON,
+    ZOOTOPIA,
+    ZOOTOPIA_STREAMS,
+    kafka_login,
+    on,
+    run_playbook,
+    streams,
+    wait_for,
+    windows,
+)
 
 SEEDS = ["https://gbif.org", "https://obis.org", "https://idigbio.org"]
+CONSUMER_TROUBLE = (
+    "journalctl -u zootopia-consumer --no-pager --since -45min"
+    " | grep -v ' INFO ' | grep -E 'ERROR|WARN|Exception|Error|Traceback|systemd\\[' | tail -n 120"
+)
 NODES = ["node0", "node1", "node2"]
 
 
@@ -81,10 +95,12 @@ def streamed(added: list[dict[str, Any]], truth: dict[str, groundtruth.Truth]) -
     try:
         wait_for(f"all {expected} records counted", lambda: counted_records() >= expected, 600, every=10)
     except AssertionError as error:
-        # What the consumer did instead: its unit and the end of its journal.
+        # What the consumer did instead: its unit, its restarts, and every warning, error and exit of
+        # its journal since the checks began (a restarted driver's INFO lines would bury them).
         status = on("node0", "systemctl status zootopia-consumer --no-pager -n 0", check=False)
-        journal = on("node0", "journalctl -u zootopia-consumer --no-pager -n 60 | grep -v ' INFO '", check=False)
-        raise AssertionError(f"{error}\n{status}\n{journal}") from error
+        restarts = on("node0", "systemctl show -p NRestarts zootopia-consumer", check=False)
+        journal = on("node0", CONSUMER_TROUBLE, check=False)
+        raise AssertionError(f"{error}\n{status}\n{restarts}\n{journal}") from error
     return windows()
 
 
@@ -116,6 +132,21 @@ def test_every_record_is_counted_exactly(streamed: list[dict[str, Any]], truth: 
 
 def test_window_ids_are_contiguous_from_one(streamed: list[dict[str, Any]]) -> None:
     assert [doc["window"] for doc in streamed] == list(range(1, len(streamed) + 1))
+
+
+# The species directories on HDFS: the partitions of windows and the compacted sets.
+LIST_SPECIES = """
+import json
+from hdfs import InsecureClient
+from zootopia import config
+settings = config.load()
+client = InsecureClient(settings.hdfs.url, user=settings.hdfs.user)
+listed = {}
+for name in ("species", "species-compacted"):
+    path = settings.hdfs.root + "/" + name
+    listed[name] = client.list(path) if client.status(path, strict=False) else []
+print(json.dumps(listed))
+"""
 
 
 def test_stream_progress_matches_what_was_sent(
@@ -207,6 +238,55 @@ def test_a_thousand_malformed_lines_are_counted_and_the_stream_goes_on(
     wait_for("the 10 good records counted", lambda: windows()[-1]["cumulative"]["records"] == before + 10, 300)
     last = windows()[-1]
     assert last["sources"]["http://feed.test/malformed"]["kingdoms"] == {"Fungi": 10}
+
+
+def records_counted(records: int) -> bool:
+    return int(windows()[-1]["cumulative"]["records"]) == records
+
+
+def species_listing() -> tuple[list[int], list[int]]:
+    """The windows with a species partition and the compacted sets' upto, from HDFS."""
+    listed = json.loads(on("node0", f"{PYTHON} - <<'EOF'\n{LIST_SPECIES}\nEOF"))
+    sets = sorted(int(name.removeprefix("upto=")) for name in listed["species-compacted"] if name.startswith("upto="))
+    return sorted(int(name.removeprefix("window=")) for name in listed["species"]), sets
+
+
+def test_species_stay_exact_across_compactions(streamed: list[dict[str, Any]]) -> None:
+    """Six windows, each with two new names, one name of the window before and one of the seeds: only the
+    new ones count, while the species of earlier windows are compacted every 3 windows (inventory/local)."""
+    source = "http://feed.test/species"
+    seed_name = "Acer nigrum"  # streamed by the GBIF seed, so seen before any of these windows
+    start = windows()[-1]
+    for round_ in range(6):
+        names = [f"Zootopia compactus {round_}a", f"Zootopia compactus {round_}b", seed_name]
+        if round_:
+            names.append(f"Zootopia compactus {round_ - 1}a")
+        lines = [
+            json.dumps(
+                {
+                    groundtruth.DWC + "kingdom": "Animalia",
+                    groundtruth.DWC + "scientificName": name,
+                    # A resource per round (the progress tells resources apart by their hash's start).
+                    "contentId": f"line:zip:hash://sha256/{0xC0 + round_:02x}{'e' * 62}!/occurrence.txt!/L{n + 2}",
+                    "rowType": groundtruth.DWC + "Occurrence",
+                }
+            )
+            for n, name in enumerate(names)
+        ]
+        before = windows()[-1]["cumulative"]["records"]
+        feed = "\n".join(lines).replace("'", "'\\''")
+        on("node1", f"printf '%s\\n' '{feed}' | {ZOOTOPIA_STREAMS} produce --source {source} --topic gbif")
+        # Counted before the next round is sent: each round is a window of its own.
+        wait_for(f"round {round_} counted", partial(records_counted, before + len(names)), 300)
+    last = windows()[-1]
+    assert last["cumulative"]["species"] == start["cumulative"]["species"] + 12
+    # The seed's name is new to this source, once: 12 + 1 species of its own.
+    assert last["cumulative"]["sources"][source] == {"records": 6 * 3 + 5, "species": 13}
+    partitions, sets = species_listing()
+    # Compacted: one set, holding every window but the last few; what it holds is deleted.
+    assert len(sets) == 1, (partitions, sets)
+    assert sets[0] >= last["window"] - 4, (partitions, sets)
+    assert all(number > sets[0] for number in partitions), (partitions, sets)
 
 
 def test_values_that_are_not_records_are_counted_as_rejects_by_the_consumer(streamed: list[dict[str, Any]]) -> None:

@@ -2,6 +2,8 @@
 
 Cumulative records and rejects add this window to the previous window's document; cumulative species
 add the names this window saw first (found by Spark against the species partitions of earlier windows).
+Each document also carries the running totals of every source and kingdom seen so far, so one document,
+the last, restores the totals after a restart, however many windows came before it.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class Cumulative:
     species: int = 0
     rejects: int = 0
     sources: Mapping[str, SourceTotals] = field(default_factory=dict)
+    kingdoms: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_documents(cls, documents: Iterable[Mapping[str, Any]]) -> Cumulative:
@@ -54,6 +57,23 @@ class Cumulative:
         for document in sorted(documents, key=lambda d: int(d["window"])):
             state = state.after(document)
         return state
+
+    @classmethod
+    def from_last_document(cls, document: Mapping[str, Any]) -> Cumulative | None:
+        """The totals after `document` alone; None for a document written before it carried them all."""
+        totals = document["cumulative"]
+        if "sources" not in totals or "kingdoms" not in totals:
+            return None
+        sources = {url: SourceTotals(int(e["records"]), int(e["species"])) for url, e in totals["sources"].items()}
+        kingdoms = {name: int(count) for name, count in totals["kingdoms"].items()}
+        return cls(
+            int(document["window"]),
+            int(totals["records"]),
+            int(totals["species"]),
+            int(totals["rejects"]),
+            sources,
+            kingdoms,
+        )
 
     def after(self, document: Mapping[str, Any]) -> Cumulative:
         """The totals once `document` (the next window's) is counted in."""
@@ -64,8 +84,11 @@ class Cumulative:
         sources = dict(self.sources)
         for url, entry in document["sources"].items():
             sources[url] = SourceTotals(int(entry["cumulative_records"]), int(entry["cumulative_species"]))
+        kingdoms = _added(self.kingdoms, document["kingdoms"])
         totals = document["cumulative"]
-        return Cumulative(window, int(totals["records"]), int(totals["species"]), int(totals["rejects"]), sources)
+        return Cumulative(
+            window, int(totals["records"]), int(totals["species"]), int(totals["rejects"]), sources, kingdoms
+        )
 
 
 def build_document(
@@ -121,8 +144,29 @@ def build_document(
             "records": previous.records + records,
             "species": previous.species + species_overall.new_species,
             "rejects": previous.rejects + rejects,
+            # Every source and kingdom so far: grows with them, never with the number of windows.
+            "kingdoms": _sorted(_added(previous.kingdoms, kingdoms)),
+            "sources": {
+                url: {"records": totals.records, "species": totals.species}
+                for url, totals in sorted(_source_totals(previous.sources, sources).items())
+            },
         },
     }
+
+
+def _added(counts: Mapping[str, int], more: Mapping[str, int]) -> dict[str, int]:
+    total = dict(counts)
+    for name, count in more.items():
+        total[name] = total.get(name, 0) + int(count)
+    return total
+
+
+def _source_totals(previous: Mapping[str, SourceTotals], window: Mapping[str, Any]) -> dict[str, SourceTotals]:
+    """The previous totals of every source, with this window's sources' new cumulative figures."""
+    totals = dict(previous)
+    for url, entry in window.items():
+        totals[url] = SourceTotals(entry["cumulative_records"], entry["cumulative_species"])
+    return totals
 
 
 def dumps(document: Mapping[str, Any]) -> bytes:

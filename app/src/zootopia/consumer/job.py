@@ -16,23 +16,16 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the usual name of this module
-from pyspark.sql.types import IntegerType, StringType, StructField, StructType
 
 from zootopia import config, kafka_clients
 from zootopia.consumer import columns
 from zootopia.consumer.documents import Cumulative, KingdomCount, SpeciesCount, build_document
+from zootopia.consumer.history import SpeciesHistory
 from zootopia.consumer.layout import window_id
 from zootopia.consumer.store import WindowStore
 from zootopia.records import KINGDOM, SCIENTIFIC_NAME
 
 LOG = logging.getLogger("zootopia.consumer")
-SPECIES_SCHEMA = StructType(
-    [
-        StructField("source", StringType()),
-        StructField("scientificName", StringType()),
-        StructField("window", IntegerType()),
-    ]
-)
 # How long an executor waits for a Kafka poll (Spark's default: spark.network.timeout, 120 s). A poll that
 # only meets transaction markers or aborted records returns nothing and waits this long, and with
 # transactional producers nearly every partition range ends in a commit marker.
@@ -49,6 +42,7 @@ class WindowWriter:
         self.settings = settings
         self.store = WindowStore(settings.hdfs)
         self.layout = self.store.layout
+        self.species = SpeciesHistory(spark, self.store, settings.consumer.species_compaction_windows)
         self.totals: Cumulative | None = None
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
@@ -130,7 +124,7 @@ class WindowWriter:
     def _species(self, records: DataFrame, window: int) -> tuple[dict[str, SpeciesCount], SpeciesCount]:
         """Distinct names per source and overall, and those no earlier window had; stores the new pairs."""
         names = records.where(F.col("name").isNotNull()).select("source", "name").distinct()
-        earlier = self._earlier_species(window)
+        earlier = self.species.before(window)
         pairs_seen = earlier.select("source", F.col("scientificName").alias("name")).distinct()
         names_seen = earlier.select(F.col("scientificName").alias("name")).distinct()
         flagged = (
@@ -164,19 +158,21 @@ class WindowWriter:
             flagged.unpersist()
         return by_source, overall
 
-    def _earlier_species(self, window: int) -> DataFrame:
-        if not self.store.exists(self.layout.species):
-            return self.spark.createDataFrame([], SPECIES_SCHEMA)
-        stored = (
-            self.spark.read.schema(SPECIES_SCHEMA).option("basePath", self.layout.species).parquet(self.layout.species)
-        )
-        return stored.where(F.col("window") < window)
-
     def _previous(self, window: int) -> Cumulative:
-        """Totals up to window - 1: kept from the last window, or read back from the documents after a restart."""
+        """Totals up to window - 1: kept from the last window, or read back from HDFS after a restart."""
         if self.totals is None or self.totals.window != window - 1:
-            self.totals = Cumulative.from_documents(self.store.documents_before(window))
+            self.totals = self._stored_totals(window)
         return self.totals
+
+    def _stored_totals(self, window: int) -> Cumulative:
+        """Window - 1's document alone holds them; documents older than that field are all read, in order."""
+        if window == 1:
+            return Cumulative()
+        last = self.store.document(window - 1)
+        restored = None if last is None else Cumulative.from_last_document(last)
+        if restored is None:  # documents of an older release, or a missing one (an error, from from_documents)
+            restored = Cumulative.from_documents(self.store.documents_before(window))
+        return restored
 
 
 def main() -> int:

@@ -4,8 +4,11 @@ LAYOUT = the tree under the configured root (settings.hdfs.root, e.g. /zootopia)
 
     windows/window-000001.json   one JSON document per window (window id = Spark batch id + 1),
                                  written last, atomically (temp name, then rename over the old one)
-    species/window=1/            parquet (source, scientificName): the pairs first seen in window 1;
-                                 the union of all partitions <= n is every species seen up to window n
+    species/window=1/            parquet (source, scientificName): the pairs first seen in window 1
+    species-compacted/upto=40/   parquet: every pair first seen in windows 1..40, written once the
+                                 partitions since the previous compacted set are many enough; the
+                                 partitions it holds are then deleted. The newest set plus the
+                                 partitions after it is every species seen so far (see species.py)
     rejects/window=1/            text, one raw Kafka value per line: the values that were not a JSON object
                                  (only for windows that had rejects)
     checkpoints/consumer/        Spark's checkpoint (offsets and commit logs) of the streaming query
@@ -20,6 +23,8 @@ import re
 from dataclasses import dataclass
 
 _WINDOW_FILE = re.compile(r"^window-([0-9]{6,})\.json$")
+_SPECIES_PARTITION = re.compile(r"^window=([1-9][0-9]*)$")
+_SPECIES_COMPACTED = re.compile(r"^upto=([1-9][0-9]*)$")
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,19 @@ class Layout:
         # Hidden name: a reader listing windows/ never takes a half-written file for a window.
         return f"{self.windows}/.{window_file_name(window)}.tmp"
 
+    @property
+    def species_compacted(self) -> str:
+        return self._join("species-compacted")
+
     def species_partition(self, window: int) -> str:
         return f"{self.species}/window={window}"
+
+    def species_compacted_set(self, upto: int) -> str:
+        return f"{self.species_compacted}/upto={upto}"
+
+    def species_compacted_temp(self, upto: int) -> str:
+        # Renamed to species_compacted_set(upto) once whole: a set is there complete or not at all.
+        return f"{self.species_compacted}/.upto={upto}.tmp"
 
     def rejects_partition(self, window: int) -> str:
         return f"{self.rejects}/window={window}"
@@ -75,4 +91,16 @@ def window_file_name(window: int) -> str:
 def window_of_file(name: str) -> int | None:
     """The window id a file name of windows/ stands for, None for anything else (temp files included)."""
     match = _WINDOW_FILE.match(name)
+    return int(match.group(1)) if match else None
+
+
+def window_of_partition(name: str) -> int | None:
+    """The window of a species/ directory name (window=N), None for anything else."""
+    match = _SPECIES_PARTITION.match(name)
+    return int(match.group(1)) if match else None
+
+
+def upto_of_compacted(name: str) -> int | None:
+    """The last window a species-compacted/ directory name (upto=N) holds, None for anything else (temp)."""
+    match = _SPECIES_COMPACTED.match(name)
     return int(match.group(1)) if match else None

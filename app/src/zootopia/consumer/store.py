@@ -29,6 +29,12 @@ class WindowStore:
         ids = (window_of_file(name) for name in self.client.list(self.layout.windows))
         return sorted(number for number in ids if number is not None)
 
+    def document(self, window: int) -> dict[str, Any] | None:
+        """The document of `window`, or None if it has not been written."""
+        if not self.exists(self.layout.window_document(window)):
+            return None
+        return self.read_document(window)
+
     def documents_before(self, window: int) -> list[dict[str, Any]]:
         """Every window document of a window earlier than `window`, in window order."""
         return [self.read_document(number) for number in self.window_ids() if number < window]
