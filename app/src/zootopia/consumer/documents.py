@@ -81,9 +81,7 @@ class Cumulative:
         if window != self.window + 1:
             # A missing document would silently drop its records from every later total.
             raise ValueError(f"window {window} follows window {self.window}: the documents in between are missing")
-        sources = dict(self.sources)
-        for url, entry in document["sources"].items():
-            sources[url] = SourceTotals(int(entry["cumulative_records"]), int(entry["cumulative_species"]))
+        sources = _source_totals(self.sources, document["sources"])
         kingdoms = _added(self.kingdoms, document["kingdoms"])
         totals = document["cumulative"]
         return Cumulative(
@@ -162,10 +160,10 @@ def _added(counts: Mapping[str, int], more: Mapping[str, int]) -> dict[str, int]
 
 
 def _source_totals(previous: Mapping[str, SourceTotals], window: Mapping[str, Any]) -> dict[str, SourceTotals]:
-    """The previous totals of every source, with this window's sources' new cumulative figures."""
+    """The previous totals of every source, with a window document's sources' new cumulative figures."""
     totals = dict(previous)
     for url, entry in window.items():
-        totals[url] = SourceTotals(entry["cumulative_records"], entry["cumulative_species"])
+        totals[url] = SourceTotals(int(entry["cumulative_records"]), int(entry["cumulative_species"]))
     return totals
 
 

@@ -26,7 +26,9 @@ class SpeciesHistory:
 
     def before(self, window: int) -> DataFrame:
         """Every pair first seen in a window before `window`; compacts first when the plan says so."""
-        step = species.plan(window, self._listed(self.layout.species, window_of_partition), self._sets(), self.every)
+        partitions = self.store.numbered(self.layout.species, window_of_partition)
+        sets = self.store.numbered(self.layout.species_compacted, upto_of_compacted)
+        step = species.plan(window, partitions, sets, self.every)
         self._delete(step.stale_partitions, step.stale_sets)
         if step.compact:
             self._compact(step)
@@ -55,12 +57,3 @@ class SpeciesHistory:
             self.store.client.delete(self.layout.species_partition(number), recursive=True)
         for upto in sets:
             self.store.client.delete(self.layout.species_compacted_set(upto), recursive=True)
-
-    def _sets(self) -> list[int]:
-        return self._listed(self.layout.species_compacted, upto_of_compacted)
-
-    def _listed(self, directory: str, number_of: species.NameParser) -> list[int]:
-        if not self.store.exists(directory):
-            return []
-        numbers = (number_of(name) for name in self.store.client.list(directory))
-        return [number for number in numbers if number is not None]

@@ -14,11 +14,8 @@ are repeated by the next window if a crash interrupts them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-
-# A directory name -> the window number it stands for, or None (layout.window_of_partition, ...).
-NameParser = Callable[[str], "int | None"]
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from hdfs import InsecureClient
@@ -24,10 +25,14 @@ class WindowStore:
 
     def window_ids(self) -> list[int]:
         """The ids of the window documents written so far, in order."""
-        if not self.exists(self.layout.windows):
+        return self.numbered(self.layout.windows, window_of_file)
+
+    def numbered(self, directory: str, number_of: Callable[[str], int | None]) -> list[int]:
+        """The numbers `number_of` reads from the names in `directory` (others skipped), in order; [] if none."""
+        if not self.exists(directory):
             return []
-        ids = (window_of_file(name) for name in self.client.list(self.layout.windows))
-        return sorted(number for number in ids if number is not None)
+        numbers = (number_of(name) for name in self.client.list(directory))
+        return sorted(number for number in numbers if number is not None)
 
     def document(self, window: int) -> dict[str, Any] | None:
         """The document of `window`, or None if it has not been written."""
