@@ -49,9 +49,12 @@ unit:
 	pytest tests app/tests
 
 # Replaces any cluster of `make demo`: both use the nodes of inventory/local.
+# CI keeps only the end of the log: after molecule's destroy, repeat pytest's short summary.
 molecule:
 	local-cluster/cluster engine
-	molecule test
+	mkdir -p .cache
+	molecule test 2>&1 | tee .cache/molecule-test.log || { \
+	  sed 's/\x1b\[[0-9;]*m//g' .cache/molecule-test.log | sed -n '/short test summary/,/[0-9] \(passed\|failed\)/p'; exit 1; }
 
 down:
 	local-cluster/cluster down
