@@ -6,7 +6,7 @@ The documents are built by the consumer's own build_document, so they have the r
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from zootopia.consumer.documents import Cumulative, KingdomCount, SpeciesCount, build_document
@@ -52,12 +52,36 @@ def documents() -> list[dict[str, Any]]:
     return documents
 
 
+def history(windows: int, trigger_seconds: int = 120) -> list[dict[str, Any]]:
+    """`windows` documents with varied counts and new species, as the consumer writes them."""
+    written: list[dict[str, Any]] = []
+    previous = Cumulative()
+    for number in range(1, windows + 1):
+        counts = [KingdomCount(GBIF, "gbif", "Animalia", number % 7 + 1)]
+        if number % 3:
+            counts.append(KingdomCount(OBIS, "obis", "Plantae", number % 3))
+        by_source = {GBIF: SpeciesCount(2, number % 2), OBIS: SpeciesCount(1, 1)} if number % 3 else {}
+        document = build_document(
+            number,
+            trigger_seconds=trigger_seconds,
+            counts=counts,
+            rejects=0,
+            species_by_source=by_source or {GBIF: SpeciesCount(2, number % 2)},
+            species_overall=SpeciesCount(3, number % 2 + (1 if number % 3 else 0)),
+            previous=previous,
+            processed_at=datetime(2026, 11, 25, tzinfo=timezone.utc) + timedelta(seconds=number * trigger_seconds),
+        )
+        written.append(document)
+        previous = previous.after(document)
+    return written
+
+
 class MemoryDocuments:
     def __init__(self, documents: list[dict[str, Any]]) -> None:
         self.documents = {int(d["window"]): d for d in documents}
 
-    def window_ids(self) -> list[int]:
-        return sorted(self.documents)
+    def has_document(self, window: int) -> bool:
+        return window in self.documents
 
     def read_document(self, window: int) -> Mapping[str, Any]:
         return self.documents[window]

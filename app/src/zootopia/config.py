@@ -146,10 +146,18 @@ class ApiSettings:
     token_file: str = ""
     # How often the API looks for new window documents on HDFS.
     refresh_seconds: float = 5.0
+    # The last windows each API worker keeps in memory (12 hours of 2-minute windows); older ones are
+    # read from HDFS when asked for, so a worker's memory does not grow with the number of windows.
+    recent_windows: int = 360
     # The Spark master's web UI (its JSON status feeds /health).
     spark_ui: str = "http://localhost:8080"
     # Each component check of /health gives up after this long.
     health_timeout_seconds: float = 3.0
+
+    def __post_init__(self) -> None:
+        recent = self.recent_windows
+        if isinstance(recent, bool) or not isinstance(recent, int) or recent < 1:
+            raise ValueError(f"api.recent_windows must be an integer of at least 1, not {recent!r}")
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def test_wiped_store_starts_over() -> None:
 
 def test_background_refresh_keeps_the_last_snapshot_on_errors() -> None:
     class Failing(MemoryDocuments):
-        def window_ids(self) -> list[int]:
+        def has_document(self, window: int) -> bool:
             raise ConnectionError("namenode down")
 
     results = Results(Failing([]), interval=0.01)

@@ -35,7 +35,10 @@ TOKEN_FILE = "/etc/zootopia/api-token"
 SOURCE = "https://idigbio.org"
 NOT_ALLOWED = "https://example.invalid"
 SCREENSHOT = Path(os.environ.get("ZOOTOPIA_SCREENSHOT", "/tmp/zootopia-dashboard.png"))
-CHARTS = ("chart-kingdoms", "chart-species", "chart-sources")
+CHARTS = ("chart-kingdoms", "chart-species", "chart-sources", "chart-history")
+# The page details the last DETAIL windows and draws the history per hour up to MAX_BUCKETS hours.
+DETAIL = 120
+MAX_BUCKETS = 240
 
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 
@@ -160,10 +163,16 @@ def drawn(browser: WebDriver) -> dict[str, Drawn]:
 
 def answered(api: Callable[[str], dict[str, Any]]) -> dict[str, Drawn]:
     """What the charts must show according to the JSON API."""
-    kingdoms = api("/count?by=kingdom&windows=all")["windows"]
-    species = api("/count?by=totalSpecies&windows=all")["windows"]
+    kingdoms = api(f"/count?by=kingdom&windows={DETAIL}")["windows"]
+    species = api(f"/count?by=totalSpecies&windows={DETAIL}")["windows"]
     sources = api("/count?by=source")["counts"]
+    history = api("/history?per=hour")
+    if history["last"] / history["windows_per_bucket"] > MAX_BUCKETS:
+        history = api("/history?per=day")
     return {
+        "chart-history": {
+            (f"{b['first']}-{b['last']}", k): float(n) for b in history["buckets"] for k, n in b["kingdoms"].items()
+        },
         "chart-kingdoms": {(str(w["window"]), k): float(n) for w in kingdoms for k, n in w["counts"].items()},
         "chart-species": {(str(w["window"]), "Species"): float(w["cumulative"]["Species"]) for w in species},
         "chart-sources": {("all", url): float(n) for url, n in sources.items()},

@@ -1,22 +1,25 @@
 """The Flask app: the contract of the original API (plain text, one item per line), JSON on request, a token.
 
-Results come from the in-memory snapshot (api/results.py); stream control goes to the registry.
+Results come from the worker's snapshot (api/results.py): recent windows and totals from memory, older
+windows read on demand and answers over many windows streamed; stream control goes to the registry.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import logging
+from collections.abc import Iterable, Iterator
 from importlib.resources import files
 
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from zootopia.api import params
+from zootopia.api import history, params
 from zootopia.api.health import Health
 from zootopia.api.openapi import document as openapi_document
 from zootopia.api.params import ApiError
-from zootopia.api.results import Results, Snapshot
+from zootopia.api.results import Results, Window
 from zootopia.api.streams import AllowList, RegistryUnavailableError, Streams, describe
 from zootopia.streams.registry import SourceError
 
@@ -24,6 +27,8 @@ JSON = "application/json"
 # Rendered /count answers kept per snapshot (the by x windows x format combinations asked for).
 RENDERED_MAX = 256
 TEXT = "text/plain"
+
+log = logging.getLogger(__name__)
 
 
 def create_app(results: Results, streams: Streams, allow: AllowList, health: Health, token: str = "") -> Flask:
@@ -102,11 +107,38 @@ def create_app(results: Results, streams: Streams, allow: AllowList, health: Hea
         by = params.by(args.get("by"))
         last = params.windows(args.get("windows"))
         snapshot = results.snapshot
-        # The same question on the same snapshot gets the same bytes: rendered once per window.
-        key = (by, last, bool(g.json))
+        first = max(1, snapshot.last - last + 1) if last else 1
+        as_json = bool(g.json)
+        mimetype = JSON if as_json else TEXT
+        if last is not None and first < snapshot.first_recent:
+            # Older windows are read from HDFS as the answer is sent: memory stays bounded.
+            shown = results.read_range(first, snapshot.last)
+            return Response(_logged(_count_windows(by, shown, as_json)), status=200, mimetype=mimetype)
+        # The same question on the same snapshot gets the same bytes: rendered once per snapshot.
+        key = (by, last, as_json)
         body = snapshot.rendered.get(key)
         if body is None:
-            body = _count(snapshot, by, last)
+            if last is None:
+                totals = snapshot.totals_of(by)
+                body = _render([f"{name} {number}" for name, number in totals.items()], {"by": by, "counts": totals})
+            else:
+                body = b"".join(_count_windows(by, snapshot.recent[first - snapshot.first_recent :], as_json))
+            if len(snapshot.rendered) < RENDERED_MAX:
+                snapshot.rendered[key] = body
+        return Response(body, status=200, mimetype=mimetype)
+
+    @app.get("/history")
+    def history_report() -> Response:
+        per = params.period(params.checked(request.args, ("per",)).get("per"))
+        snapshot = results.snapshot
+        key = (f"history:{per}", None, bool(g.json))
+        body = snapshot.rendered.get(key)
+        if body is None:
+            listed = history.buckets(snapshot, per)
+            lines = [f"{b.first}-{b.last} {b.until} {b.records} {b.new_species} {b.species}" for b in listed]
+            size = snapshot.hour * history.PERIODS[per]
+            document = {"per": per, "windows_per_bucket": size, "last": snapshot.last}
+            body = _render(lines, {**document, "buckets": [b.as_dict() for b in listed]})
             if len(snapshot.rendered) < RENDERED_MAX:
                 snapshot.rendered[key] = body
         return Response(body, status=200, mimetype=JSON if g.json else TEXT)
@@ -114,10 +146,12 @@ def create_app(results: Results, streams: Streams, allow: AllowList, health: Hea
     @app.get("/window")
     def window() -> Response:
         number = params.window_id(params.checked(request.args, ("id",)).get("id"))
-        snapshot = results.snapshot
-        found = snapshot.window(number)
+        try:
+            found = results.window(number)
+        except Exception as error:  # an older window is read from HDFS
+            raise ApiError(503, f"Window {number} could not be read: {type(error).__name__}: {error}") from error
         if found is None:
-            raise ApiError(404, f"No window {number} (windows so far: {snapshot.last})")
+            raise ApiError(404, f"No window {number} (windows so far: {results.snapshot.last})")
         rows = [
             {
                 "source": row.source,
@@ -142,14 +176,27 @@ def create_app(results: Results, streams: Streams, allow: AllowList, health: Hea
     return app
 
 
-def _count(snapshot: Snapshot, by: str, last: int | None) -> bytes:
-    if last is None:
-        totals = snapshot.totals_of(by)
-        return _render([f"{name} {number}" for name, number in totals.items()], {"by": by, "counts": totals})
-    shown = snapshot.windows[-last:] if last else snapshot.windows
-    lines = [f"{w.id} {name} {number}" for w in shown for name, number in w.counts(by).items()]
-    listed = [{"window": w.id, "counts": w.counts(by), "cumulative": w.cumulative(by)} for w in shown]
-    return _render(lines, {"by": by, "windows": listed})
+def _count_windows(by: str, windows: Iterable[Window], as_json: bool) -> Iterator[bytes]:
+    """The /count?windows= answer, window by window: the same bytes whether it is joined or streamed."""
+    if as_json:
+        yield b'{"by":' + json.dumps(by).encode("utf-8") + b',"windows":['
+    for index, w in enumerate(windows):
+        if as_json:
+            item = {"window": w.id, "counts": w.counts(by), "cumulative": w.cumulative(by)}
+            yield (b"," if index else b"") + json.dumps(item, separators=(",", ":")).encode("utf-8")
+        else:
+            yield "".join(f"{w.id} {name} {number}\n" for name, number in w.counts(by).items()).encode("utf-8")
+    if as_json:
+        yield b"]}\n"
+
+
+def _logged(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """A streamed answer that fails half way can only stop: the journal says why."""
+    try:
+        yield from chunks
+    except Exception:
+        log.exception("a streamed answer stopped: reading an older window failed")
+        raise
 
 
 def _token_matches(token: str) -> bool:

@@ -67,6 +67,26 @@ def document(secured: bool, allowed: list[str]) -> dict[str, Any]:
             "windows": {"type": "array", "items": window_counts},
         },
     }
+    bucket = {
+        "type": "object",
+        "required": ["first", "last", "until", "records", "kingdoms", "new_species", "species"],
+        "properties": {
+            "until": {"type": "string"},
+            "kingdoms": _COUNTS,
+            **{name: {"type": "integer", "minimum": 0} for name in ("records", "new_species", "species")},
+            **{name: {"type": "integer", "minimum": 1} for name in ("first", "last")},
+        },
+    }
+    history = {
+        "type": "object",
+        "required": ["per", "windows_per_bucket", "last", "buckets"],
+        "properties": {
+            "per": {"type": "string", "enum": ["hour", "day"]},
+            "windows_per_bucket": {"type": "integer", "minimum": 1},
+            "last": {"type": "integer", "minimum": 0},
+            "buckets": {"type": "array", "items": bucket},
+        },
+    }
     row = {
         "type": "object",
         "required": ["source", "plants", "animals", "fungi", "species"],
@@ -149,6 +169,20 @@ def document(secured: bool, allowed: list[str]) -> dict[str, Any]:
             _answer("Lines 'name N', or 'window name N' per window", count),
             400,
         ),
+        "/history": _operation(
+            "Every window so far in buckets of an hour or a day of windows (at the consumer's trigger)",
+            [
+                {
+                    "name": "per",
+                    "in": "query",
+                    "required": False,
+                    "description": "The bucket: hour (the default) or day; the last bucket is the one still filling",
+                    "schema": {"type": "string", "enum": ["hour", "day"]},
+                }
+            ],
+            _answer("Lines 'first-last until records new_species species'", history),
+            400,
+        ),
         "/window": _operation(
             "One window's table: per source, plant, animal and fungi records and unique species",
             [{"name": "id", "in": "query", "required": True, "schema": {"type": "integer", "minimum": 1}}],
@@ -162,6 +196,7 @@ def document(secured: bool, allowed: list[str]) -> dict[str, Any]:
             ),
             400,
             404,
+            503,
         ),
         "/health": {
             "get": {

@@ -58,3 +58,12 @@ def window_id(value: str | None) -> int:
     if value.isdigit() and value.isascii() and int(value) >= 1:
         return int(value)
     raise ApiError(400, f"Invalid value '{value}' for 'id': a window number is a whole number >= 1")
+
+
+def period(value: str | None) -> str:
+    """The bucket of /history: an hour (the default) or a day of windows."""
+    if value is None:
+        return "hour"
+    if value in ("hour", "day"):
+        return value
+    raise ApiError(400, f"Invalid value '{value}' for 'per': use hour or day")

@@ -1,20 +1,28 @@
-"""The consumer's results, kept in memory: requests never wait for HDFS.
+"""The consumer's results as the API holds them: memory bounded whatever the number of windows.
 
-A background thread lists the windows directory every few seconds (through the consumer's own store) and reads only the
-documents it has not seen; each request reads the current immutable snapshot.
+A worker keeps the last `api.recent_windows` windows, one window per hour of history (its running totals
+give the hour's figures, see api/history.py) and a small cache of older windows read on demand.
+Each window's document carries the running totals up to it, so any window is served from its
+own document. A background thread looks for the next document every few seconds (two WebHDFS
+calls when nothing is new); each request reads the current immutable snapshot.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from zootopia.consumer.documents import Cumulative
-
 log = logging.getLogger(__name__)
+
+# Older windows asked for by /window?id=N, kept in case they are asked for again.
+OLDER_CACHED = 64
+# Documents read at once when an answer runs through older windows (/count?windows=all).
+READ_AHEAD = 32
 
 
 @dataclass(frozen=True)
@@ -30,14 +38,44 @@ class SourceRow:
 @dataclass(frozen=True)
 class Window:
     id: int
+    processed_at: str
+    trigger_seconds: int
     records: int
     kingdoms: Mapping[str, int]
     species: int
     sources: Mapping[str, SourceRow]
     # Totals over windows 1..id.
+    cumulative_records: int
     cumulative_kingdoms: Mapping[str, int]
     cumulative_sources: Mapping[str, int]
     cumulative_species: int
+
+    @classmethod
+    def of(cls, document: Mapping[str, Any]) -> Window:
+        """The window of one document, running totals included."""
+        number = int(document["window"])
+        totals = document["cumulative"]
+        if "kingdoms" not in totals or "sources" not in totals:
+            raise ValueError(
+                f"window {number}'s document has no running totals per kingdom and source: an older consumer "
+                "wrote it; to serve these results, start them over (remove the results root on HDFS)"
+            )
+        return cls(
+            id=number,
+            processed_at=str(document["processed_at"]),
+            trigger_seconds=int(document["trigger_seconds"]),
+            records=int(document["records"]),
+            kingdoms={name: int(count) for name, count in document["kingdoms"].items()},
+            species=int(document["species"]),
+            sources={
+                url: SourceRow(url, int(entry["records"]), dict(entry["kingdoms"]), int(entry["species"]))
+                for url, entry in document["sources"].items()
+            },
+            cumulative_records=int(totals["records"]),
+            cumulative_kingdoms={name: int(count) for name, count in sorted(totals["kingdoms"].items())},
+            cumulative_sources={url: int(entry["records"]) for url, entry in sorted(totals["sources"].items())},
+            cumulative_species=int(totals["species"]),
+        )
 
     def counts(self, by: str) -> dict[str, int]:
         """This window's lines of /count?by=..., name -> number."""
@@ -55,95 +93,157 @@ class Window:
         return {"Species": self.cumulative_species}
 
 
+def windows_per_hour(trigger_seconds: int) -> int:
+    return max(1, 3600 // max(1, trigger_seconds))
+
+
 @dataclass(frozen=True)
 class Snapshot:
-    """Windows 1..n in order (contiguous: a later window is kept only once every earlier one is)."""
+    """What a worker holds: the recent windows (ending at the last one) and one window per hour before."""
 
-    windows: tuple[Window, ...] = ()
-    totals: Cumulative = field(default_factory=Cumulative)
+    recent: tuple[Window, ...] = ()
+    # Windows hour, 2 x hour, ... (hour = windows per hour at the trigger of the first document read).
+    hourly: tuple[Window, ...] = ()
+    hour: int = 1
+    # How many recent windows it keeps.
+    keep: int = 360
     # Answers rendered from this snapshot, filled by the API as they are asked for.
     rendered: dict[tuple[str, int | None, bool], bytes] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def last(self) -> int:
-        return self.windows[-1].id if self.windows else 0
+        return self.recent[-1].id if self.recent else 0
+
+    @property
+    def first_recent(self) -> int:
+        return self.recent[0].id if self.recent else 1
 
     def window(self, window_id: int) -> Window | None:
-        if 1 <= window_id <= len(self.windows):
-            return self.windows[window_id - 1]
-        return None
+        """A recent window, None for any other."""
+        index = window_id - self.first_recent
+        return self.recent[index] if 0 <= index < len(self.recent) else None
 
     def totals_of(self, by: str) -> dict[str, int]:
         """Totals over every window; an empty pipeline has no lines, except `Species 0`."""
-        if self.windows:
-            return self.windows[-1].cumulative(by)
+        if self.recent:
+            return self.recent[-1].cumulative(by)
         return {"Species": 0} if by == "totalSpecies" else {}
 
-    def extended(self, documents: Iterable[Mapping[str, Any]]) -> Snapshot:
-        """This snapshot with the next windows' documents (taken in window order) added."""
-        windows = list(self.windows)
-        totals = self.totals
-        for document in sorted(documents, key=lambda d: int(d["window"])):
-            previous = windows[-1] if windows else None
-            totals = totals.after(document)  # refuses a gap
-            windows.append(_window(document, totals, previous))
-        return Snapshot(tuple(windows), totals)
-
-
-def _window(document: Mapping[str, Any], totals: Cumulative, previous: Window | None) -> Window:
-    kingdoms = {name: int(count) for name, count in document["kingdoms"].items()}
-    cumulative_kingdoms = dict(previous.cumulative_kingdoms) if previous else {}
-    for name, count in kingdoms.items():
-        cumulative_kingdoms[name] = cumulative_kingdoms.get(name, 0) + count
-    sources = {
-        url: SourceRow(url, int(entry["records"]), dict(entry["kingdoms"]), int(entry["species"]))
-        for url, entry in document["sources"].items()
-    }
-    return Window(
-        id=int(document["window"]),
-        records=int(document["records"]),
-        kingdoms=kingdoms,
-        species=int(document["species"]),
-        sources=sources,
-        cumulative_kingdoms=dict(sorted(cumulative_kingdoms.items())),
-        cumulative_sources={url: entry.records for url, entry in sorted(totals.sources.items())},
-        cumulative_species=totals.species,
-    )
+    def extended(self, windows: list[Window]) -> Snapshot:
+        """This snapshot with the next windows (in order, the first one right after `last`) added."""
+        if not windows:
+            return self
+        if windows[0].id != self.last + 1:
+            raise ValueError(f"window {windows[0].id} does not follow window {self.last}")
+        hour = self.hour if self.recent else windows_per_hour(windows[0].trigger_seconds)
+        return Snapshot(
+            recent=(*self.recent, *windows)[-self.keep :],
+            hourly=(*self.hourly, *(w for w in windows if w.id % hour == 0)),
+            hour=hour,
+            keep=self.keep,
+        )
 
 
 class DocumentSource(Protocol):
     """Where window documents are: the consumer's own store on HDFS (consumer/store.py) in production."""
 
-    def window_ids(self) -> list[int]: ...
+    def has_document(self, window: int) -> bool: ...
 
     def read_document(self, window: int) -> Mapping[str, Any]: ...
+
+
+def last_window(has_document: Callable[[int], bool]) -> int:
+    """The last window written, in about 2 log2(n) lookups: documents are always windows 1..n."""
+    if not has_document(1):
+        return 0
+    low, high = 1, 2
+    while has_document(high):
+        low, high = high, high * 2
+    while high - low > 1:  # has_document(low) and not has_document(high)
+        middle = (low + high) // 2
+        low, high = (middle, high) if has_document(middle) else (low, middle)
+    return low
 
 
 class Results:
     """The latest snapshot, refreshed by `refresh()` (called by a daemon thread every `interval` seconds)."""
 
-    def __init__(self, documents: DocumentSource, interval: float) -> None:
+    def __init__(self, documents: DocumentSource, interval: float, recent: int = 360) -> None:
         self.documents = documents
         self.interval = interval
-        self.snapshot = Snapshot()
+        self.recent = recent
+        self.snapshot = Snapshot(keep=recent)
         self.last_error: str | None = None
+        self._older: OrderedDict[int, Window] = OrderedDict()
+        self._older_lock = threading.Lock()
+        self._reader = ThreadPoolExecutor(max_workers=READ_AHEAD // 4, thread_name_prefix="results-read")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def refresh(self) -> Snapshot:
-        """Reads the windows not held yet; starts over when HDFS holds fewer windows than memory (results reset)."""
+        """Takes the windows written since; starts over when the last one held is gone (results reset)."""
         current = self.snapshot
-        ids = self.documents.window_ids()
-        if len(ids) < current.last or (ids and ids[: current.last] != list(range(1, current.last + 1))):
-            current = Snapshot()
-        new: list[Mapping[str, Any]] = []
-        for number in ids[current.last :]:
-            if number != current.last + len(new) + 1:
-                break  # a window still being written: wait for it, never skip it
-            new.append(self.documents.read_document(number))
+        if current.last and not self.documents.has_document(current.last):
+            current = Snapshot(keep=self.recent)
+            with self._older_lock:
+                self._older.clear()
+        if not current.last:
+            current = self._loaded()
+        new: list[Window] = []
+        # A window still being written is not there yet: the next refresh takes it, never a later one.
+        while self.documents.has_document(current.last + len(new) + 1):
+            new.append(self._read(current.last + len(new) + 1))
         if new or current is not self.snapshot:
             self.snapshot = current.extended(new)
         return self.snapshot
+
+    def _loaded(self) -> Snapshot:
+        """A snapshot of what is written now, read as the recent windows plus one window per hour before."""
+        last = last_window(self.documents.has_document)
+        if not last:
+            return Snapshot(keep=self.recent)
+        first_recent = max(1, last - self.recent + 1)
+        recent = list(self.read_range(first_recent, last))
+        hour = windows_per_hour(recent[0].trigger_seconds)
+        hourly = list(self._read_all(range(hour, first_recent, hour)))
+        return Snapshot(tuple(recent), (*hourly, *(w for w in recent if w.id % hour == 0)), hour, self.recent)
+
+    def window(self, window_id: int) -> Window | None:
+        """Any window written so far: recent ones from memory, older ones read (and a few kept)."""
+        snapshot = self.snapshot
+        if not 1 <= window_id <= snapshot.last:
+            return None
+        recent = snapshot.window(window_id)
+        if recent is not None:
+            return recent
+        with self._older_lock:
+            if window_id in self._older:
+                self._older.move_to_end(window_id)
+                return self._older[window_id]
+        found = self._read(window_id)
+        with self._older_lock:
+            self._older[window_id] = found
+            while len(self._older) > OLDER_CACHED:
+                self._older.popitem(last=False)
+        return found
+
+    def read_range(self, first: int, last: int) -> Iterator[Window]:
+        """Windows first..last in order, read ahead a few at a time: memory bounded whatever the range."""
+        snapshot = self.snapshot
+        for start in range(first, last + 1, READ_AHEAD):
+            block = range(start, min(last, start + READ_AHEAD - 1) + 1)
+            held = [snapshot.window(number) for number in block]
+            if all(window is not None for window in held):
+                yield from (window for window in held if window is not None)
+            else:
+                yield from self._read_all(block)
+
+    def _read_all(self, numbers: range) -> Iterator[Window]:
+        for start in range(0, len(numbers), READ_AHEAD):
+            yield from self._reader.map(self._read, numbers[start : start + READ_AHEAD])
+
+    def _read(self, window: int) -> Window:
+        return Window.of(self.documents.read_document(window))
 
     def start(self) -> None:
         if self._thread is None:

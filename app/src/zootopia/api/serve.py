@@ -32,7 +32,7 @@ def wsgi() -> Flask:
     """gunicorn's app factory: each worker holds its own results snapshot, refreshed in the background."""
     settings = config.load(principal=kafka_clients.API)
     # Bounded calls: a NameNode that hangs must not stop the refresh thread for good.
-    results = Results(WindowStore(settings.hdfs, timeout=10), settings.api.refresh_seconds)
+    results = Results(WindowStore(settings.hdfs, timeout=10), settings.api.refresh_seconds, settings.api.recent_windows)
     results.start()
     return create_app(
         results,

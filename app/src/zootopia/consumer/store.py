@@ -34,9 +34,12 @@ class WindowStore:
         numbers = (number_of(name) for name in self.client.list(directory))
         return sorted(number for number in numbers if number is not None)
 
+    def has_document(self, window: int) -> bool:
+        return self.exists(self.layout.window_document(window))
+
     def document(self, window: int) -> dict[str, Any] | None:
         """The document of `window`, or None if it has not been written."""
-        if not self.exists(self.layout.window_document(window)):
+        if not self.has_document(window):
             return None
         return self.read_document(window)
 
