@@ -42,10 +42,7 @@ class Services:
     idigbio_search_window: int = 10000
 
     def __post_init__(self) -> None:
-        if isinstance(self.idigbio_search_window, bool) or not isinstance(self.idigbio_search_window, int):
-            raise ValueError(f"services.idigbio_search_window must be an integer, not {self.idigbio_search_window!r}")
-        if self.idigbio_search_window < 1:
-            raise ValueError(f"services.idigbio_search_window must be at least 1, not {self.idigbio_search_window}")
+        _check_count("services.idigbio_search_window", self.idigbio_search_window)
 
 
 @dataclass(frozen=True)
@@ -131,9 +128,7 @@ class ConsumerSettings:
     auth_secret_file: str = ""
 
     def __post_init__(self) -> None:
-        every = self.species_compaction_windows
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"consumer.species_compaction_windows must be an integer of at least 1, not {every!r}")
+        _check_count("consumer.species_compaction_windows", self.species_compaction_windows)
 
 
 @dataclass(frozen=True)
@@ -155,9 +150,7 @@ class ApiSettings:
     health_timeout_seconds: float = 3.0
 
     def __post_init__(self) -> None:
-        recent = self.recent_windows
-        if isinstance(recent, bool) or not isinstance(recent, int) or recent < 1:
-            raise ValueError(f"api.recent_windows must be an integer of at least 1, not {recent!r}")
+        _check_count("api.recent_windows", self.recent_windows)
 
 
 @dataclass(frozen=True)
@@ -223,3 +216,9 @@ def topic_for(source_url: str, settings: Settings) -> str | None:
         if host == suffix or host.endswith("." + suffix):
             return topic
     return None
+
+
+def _check_count(name: str, value: object) -> None:
+    """A setting that counts something: a whole number of at least 1 (JSON's true is not one)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an integer of at least 1, not {value!r}")

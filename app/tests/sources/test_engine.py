@@ -231,7 +231,7 @@ def test_a_search_that_cannot_be_split_further_is_set_aside_with_its_count(tmp_p
 
 
 def test_the_search_window_is_checked() -> None:
-    with pytest.raises(ValueError, match="idigbio_search_window must be at least 1"):
+    with pytest.raises(ValueError, match="idigbio_search_window must be an integer of at least 1, not 0"):
         Services(idigbio_search_window=0)
 
 
