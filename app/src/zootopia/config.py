@@ -117,6 +117,9 @@ class ConsumerSettings:
     # Every this many windows the species pairs of earlier windows are merged into one set (species.py):
     # a window reads one set and at most this many small partitions, however many windows came before.
     species_compaction_windows: int = 30
+    # Window documents older than the last window go into one file per this many windows (a day of
+    # 2-minute windows): the results root holds windows / this many packs and fewer single files than this.
+    documents_per_pack: int = 720
     spark_master: str = "spark://localhost:7077"
     spark_home: str = "/opt/zootopia/spark"
     # Passed as --conf to spark-submit (executor memory, cores, ...).
@@ -129,6 +132,7 @@ class ConsumerSettings:
 
     def __post_init__(self) -> None:
         _check_count("consumer.species_compaction_windows", self.species_compaction_windows)
+        _check_count("consumer.documents_per_pack", self.documents_per_pack)
 
 
 @dataclass(frozen=True)

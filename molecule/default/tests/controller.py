@@ -39,18 +39,32 @@ def kafka_login(principal: str) -> str:
 
 READ_WINDOWS = """
 import json
-import os
-from hdfs import InsecureClient
+from hdfs import HdfsError, InsecureClient
 from zootopia import config
 settings = config.load()
 client = InsecureClient(settings.hdfs.url, user=settings.hdfs.user)
-root = settings.hdfs.root + "/windows"
-names = sorted(n for n in (client.list(root) if client.status(root, strict=False) else []) if n.endswith(".json"))
-docs = []
-for name in names:
-    with client.read(root + "/" + name) as reader:
-        docs.append(json.load(reader))
-print(json.dumps(docs))
+def listed(directory, suffix):
+    names = client.list(directory) if client.status(directory, strict=False) else []
+    return sorted(directory + "/" + n for n in names if n.endswith(suffix) and not n.startswith("."))
+def read(path):
+    with client.read(path) as reader:
+        return reader.read().decode("utf-8")
+# Single files and packs; the consumer may pack some between two listings: read again until whole.
+for attempt in range(5):
+    docs = {}
+    try:
+        for path in listed(settings.hdfs.root + "/windows-packed", ".jsonl"):
+            for line in read(path).splitlines():
+                doc = json.loads(line)
+                docs[doc["window"]] = doc
+        for path in listed(settings.hdfs.root + "/windows", ".json"):
+            doc = json.loads(read(path))
+            docs[doc["window"]] = doc
+    except HdfsError:
+        continue
+    if sorted(docs) == list(range(1, len(docs) + 1)):
+        break
+print(json.dumps([docs[window] for window in sorted(docs)]))
 """
 
 

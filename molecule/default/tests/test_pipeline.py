@@ -9,6 +9,7 @@ source and per kingdom, unique species per source and overall.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from collections import Counter
@@ -134,19 +135,44 @@ def test_window_ids_are_contiguous_from_one(streamed: list[dict[str, Any]]) -> N
     assert [doc["window"] for doc in streamed] == list(range(1, len(streamed) + 1))
 
 
-# The species directories on HDFS: the partitions of windows and the compacted sets.
-LIST_SPECIES = """
+# Directories of the results root on HDFS: window documents single and packed, species partitions and sets.
+LIST_RESULTS = """
 import json
 from hdfs import InsecureClient
 from zootopia import config
 settings = config.load()
 client = InsecureClient(settings.hdfs.url, user=settings.hdfs.user)
 listed = {}
-for name in ("species", "species-compacted"):
+for name in ("windows", "windows-packed", "species", "species-compacted"):
     path = settings.hdfs.root + "/" + name
     listed[name] = client.list(path) if client.status(path, strict=False) else []
 print(json.dumps(listed))
 """
+# inventory/local packs the documents of every 4 windows.
+DOCUMENTS_PER_PACK = 4
+PACK = re.compile(r"windows-(\d+)-(\d+)\.jsonl")
+SINGLE = re.compile(r"window-(\d+)\.json")
+
+
+def results_listing() -> dict[str, list[str]]:
+    listed: dict[str, list[str]] = json.loads(on("node0", f"{PYTHON} - <<'EOF'\n{LIST_RESULTS}\nEOF"))
+    return listed
+
+
+def test_older_window_documents_are_packed_each_window_in_one_place(streamed: list[dict[str, Any]]) -> None:
+    for _ in range(3):  # the consumer may pack between the two listings: list again
+        listed = results_listing()
+        packs = sorted((int(m[1]), int(m[2])) for m in map(PACK.fullmatch, listed["windows-packed"]) if m)
+        singles = sorted(int(m[1]) for m in map(SINGLE.fullmatch, listed["windows"]) if m)
+        held = sorted([w for first, last in packs for w in range(first, last + 1)] + singles)
+        if held == list(range(1, len(held) + 1)):
+            break
+    assert held == list(range(1, len(held) + 1)), (packs, singles)
+    assert len(held) >= len(streamed)
+    every = DOCUMENTS_PER_PACK
+    assert packs == [(first, first + every - 1) for first in range(1, len(packs) * every, every)]
+    assert len(packs) == (len(held) - 1) // every
+    assert 1 <= len(singles) <= every + 1
 
 
 def test_stream_progress_matches_what_was_sent(
@@ -246,7 +272,7 @@ def records_counted(records: int) -> bool:
 
 def species_listing() -> tuple[list[int], list[int]]:
     """The windows with a species partition and the compacted sets' upto, from HDFS."""
-    listed = json.loads(on("node0", f"{PYTHON} - <<'EOF'\n{LIST_SPECIES}\nEOF"))
+    listed = results_listing()
     sets = sorted(int(name.removeprefix("upto=")) for name in listed["species-compacted"] if name.startswith("upto="))
     return sorted(int(name.removeprefix("window=")) for name in listed["species"]), sets
 

@@ -71,6 +71,8 @@ class WindowWriter:
             rows.unpersist()
         path = self.store.write_document(document)
         self.totals = self._previous(window).after(document)
+        for pack in self.store.pack_older(window, self.settings.consumer.documents_per_pack):
+            LOG.info("window %d: earlier documents packed into %s", window, pack)
         seconds = time.monotonic() - started
         LOG.info(
             "window %d: %d records, %d rejects, %d species (%d new) in %.1f s -> %s",

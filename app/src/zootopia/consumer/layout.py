@@ -4,6 +4,10 @@ LAYOUT = the tree under the configured root (settings.hdfs.root, e.g. /zootopia)
 
     windows/window-000001.json   one JSON document per window (window id = Spark batch id + 1),
                                  written last, atomically (temp name, then rename over the old one)
+    windows-packed/windows-000001-000720.jsonl
+                                 the documents of windows 1..720, one per line, written once a window
+                                 after them is written; their single files are then deleted. Every
+                                 window is in exactly one of the two places (store.py)
     species/window=1/            parquet (source, scientificName): the pairs first seen in window 1
     species-compacted/upto=40/   parquet: every pair first seen in windows 1..40, written once the
                                  partitions since the previous compacted set are many enough; the
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 _WINDOW_FILE = re.compile(r"^window-([0-9]{6,})\.json$")
 _SPECIES_PARTITION = re.compile(r"^window=([1-9][0-9]*)$")
 _SPECIES_COMPACTED = re.compile(r"^upto=([1-9][0-9]*)$")
+_WINDOW_PACK = re.compile(r"^windows-([0-9]{6,})-([0-9]{6,})\.jsonl$")
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,16 @@ class Layout:
     def window_document_temp(self, window: int) -> str:
         # Hidden name: a reader listing windows/ never takes a half-written file for a window.
         return f"{self.windows}/.{window_file_name(window)}.tmp"
+
+    @property
+    def windows_packed(self) -> str:
+        return self._join("windows-packed")
+
+    def window_pack(self, first: int, last: int) -> str:
+        return f"{self.windows_packed}/{window_pack_name(first, last)}"
+
+    def window_pack_temp(self, first: int, last: int) -> str:
+        return f"{self.windows_packed}/.{window_pack_name(first, last)}.tmp"
 
     @property
     def species_compacted(self) -> str:
@@ -104,3 +119,15 @@ def upto_of_compacted(name: str) -> int | None:
     """The last window a species-compacted/ directory name (upto=N) holds, None for anything else (temp)."""
     match = _SPECIES_COMPACTED.match(name)
     return int(match.group(1)) if match else None
+
+
+def window_pack_name(first: int, last: int) -> str:
+    if not 1 <= first <= last:
+        raise ValueError(f"a pack holds windows first..last with 1 <= first <= last, not {first}..{last}")
+    return f"windows-{first:06d}-{last:06d}.jsonl"
+
+
+def windows_of_pack(name: str) -> range | None:
+    """The windows a windows-packed/ file name holds, None for anything else (temp files included)."""
+    match = _WINDOW_PACK.match(name)
+    return range(int(match.group(1)), int(match.group(2)) + 1) if match else None

@@ -1,16 +1,29 @@
-"""The driver's side of HDFS (WebHDFS through HdfsCLI): window documents, read and written whole."""
+"""The driver's side of HDFS (WebHDFS through HdfsCLI): window documents, read and written whole.
+
+A window's document is a file of its own until the window is old enough to be packed with its
+neighbours (`pack_older`): then it is a line of one windows-packed/ file, so the files under the
+results root grow with the windows divided by the pack size. Readers ask for a window by its id
+and never need to know which of the two places holds it.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from hdfs import InsecureClient
+from hdfs import HdfsError, InsecureClient
 
 from zootopia.config import HdfsSettings
 from zootopia.consumer import documents
-from zootopia.consumer.layout import Layout, window_of_file
+from zootopia.consumer.layout import Layout, window_of_file, windows_of_pack
+
+log = logging.getLogger(__name__)
+# Packs kept parsed in memory: a reader going through older windows in order reads each pack once.
+PACKS_CACHED = 2
 
 
 class WindowStore:
@@ -19,13 +32,17 @@ class WindowStore:
     def __init__(self, settings: HdfsSettings, timeout: float | None = None) -> None:
         self.layout = Layout(settings.root)
         self.client = InsecureClient(settings.url, user=settings.user, timeout=timeout)
+        self._lock = threading.Lock()
+        self._packs: list[range] | None = None
+        self._parsed: OrderedDict[tuple[str, int], dict[int, dict[str, Any]]] = OrderedDict()
 
     def exists(self, path: str) -> bool:
         return self.client.status(path, strict=False) is not None
 
     def window_ids(self) -> list[int]:
-        """The ids of the window documents written so far, in order."""
-        return self.numbered(self.layout.windows, window_of_file)
+        """The ids of the windows written so far (single or packed), in order."""
+        packed = [window for held in self._pack_ranges(fresh=True) for window in held]
+        return sorted({*self.numbered(self.layout.windows, window_of_file), *packed})
 
     def numbered(self, directory: str, number_of: Callable[[str], int | None]) -> list[int]:
         """The numbers `number_of` reads from the names in `directory` (others skipped), in order; [] if none."""
@@ -35,7 +52,7 @@ class WindowStore:
         return sorted(number for number in numbers if number is not None)
 
     def has_document(self, window: int) -> bool:
-        return self.exists(self.layout.window_document(window))
+        return self.exists(self.layout.window_document(window)) or self._pack_of(window) is not None
 
     def document(self, window: int) -> dict[str, Any] | None:
         """The document of `window`, or None if it has not been written."""
@@ -48,9 +65,17 @@ class WindowStore:
         return [self.read_document(number) for number in self.window_ids() if number < window]
 
     def read_document(self, window: int) -> dict[str, Any]:
-        with self.client.read(self.layout.window_document(window)) as reader:
-            document: dict[str, Any] = json.loads(reader.read().decode("utf-8"))
-        return document
+        if self.exists(self.layout.window_document(window)):
+            try:
+                with self.client.read(self.layout.window_document(window)) as reader:
+                    document: dict[str, Any] = json.loads(reader.read().decode("utf-8"))
+                return document
+            except HdfsError:  # packed between the two calls: it is in its pack now
+                log.info("window %d was packed while it was read", window)
+        held = self._pack_of(window)
+        if held is None:
+            raise LookupError(f"no document of window {window} under {self.layout.root}")
+        return self._pack_documents(held)[window]
 
     def write_document(self, document: dict[str, Any]) -> str:
         """Writes the document under a temp name and renames it over any older one in one NameNode call."""
@@ -59,7 +84,77 @@ class WindowStore:
         final = self.layout.window_document(window)
         self.client.makedirs(self.layout.windows)
         self.client.write(temp, data=documents.dumps(document), overwrite=True)
-        # HdfsCLI's rename() refuses an existing target; WebHDFS RENAME with renameoptions=OVERWRITE
-        # replaces it atomically, so readers see the old document or the new one, never neither.
-        self.client._rename(temp, destination=final, renameoptions="OVERWRITE")
+        self._replace(temp, final)
         return final
+
+    def pack_older(self, window: int, every: int) -> list[str]:
+        """Once `window` is written right after a run of `every` windows, packs the runs of single files before it.
+
+        A run is written to its pack (temp name, then rename) before its single files are deleted, so a
+        crash at any point leaves each window readable; the replayed window finishes the job. Runs are
+        aligned on `every` (1..every, every+1..2 x every, ...); single files left from a different
+        `every` that do not fill a run stay as they are and are still read.
+        """
+        if window < 2 or (window - 1) % every:
+            return []
+        singles = set(self.numbered(self.layout.windows, window_of_file))
+        packed: list[str] = []
+        for first in sorted({(number - 1) // every * every + 1 for number in singles if number < window}):
+            held = range(first, first + every)
+            path = self.layout.window_pack(held[0], held[-1])
+            if not self.exists(path):
+                if not all(number in singles for number in held):
+                    log.warning("windows %d-%d are not all single files: not packed", held[0], held[-1])
+                    continue
+                lines = [json.dumps(self.read_document(number), ensure_ascii=False) + "\n" for number in held]
+                temp = self.layout.window_pack_temp(held[0], held[-1])
+                self.client.makedirs(self.layout.windows_packed)
+                self.client.write(temp, data="".join(lines).encode("utf-8"), overwrite=True)
+                self._replace(temp, path)
+                with self._lock:
+                    self._packs = None
+                packed.append(path)
+            for number in held:
+                if number in singles:
+                    self.client.delete(self.layout.window_document(number))
+        return packed
+
+    def _replace(self, temp: str, final: str) -> None:
+        # HdfsCLI's rename() refuses an existing target; WebHDFS RENAME with renameoptions=OVERWRITE
+        # replaces it atomically, so readers see the old file or the new one, never neither.
+        self.client._rename(temp, destination=final, renameoptions="OVERWRITE")
+
+    def _pack_of(self, window: int) -> range | None:
+        """The pack holding `window`: from the cached listing, listed again when it has no answer."""
+        for fresh in (False, True):
+            for held in self._pack_ranges(fresh):
+                if window in held:
+                    return held
+        return None
+
+    def _pack_ranges(self, fresh: bool) -> list[range]:
+        with self._lock:
+            if self._packs is not None and not fresh:
+                return self._packs
+        names = self.client.list(self.layout.windows_packed) if self.exists(self.layout.windows_packed) else []
+        ranges = [held for held in map(windows_of_pack, names) if held is not None]
+        with self._lock:
+            self._packs = ranges
+        return ranges
+
+    def _pack_documents(self, held: range) -> dict[int, dict[str, Any]]:
+        path = self.layout.window_pack(held[0], held[-1])
+        # By path and modification time: a pack written again after a results reset is read again.
+        key = (path, self.client.status(path)["modificationTime"])
+        with self._lock:
+            if key in self._parsed:
+                self._parsed.move_to_end(key)
+                return self._parsed[key]
+        with self.client.read(path) as reader:
+            parsed = [json.loads(line) for line in reader.read().decode("utf-8").splitlines() if line]
+        by_window = {int(document["window"]): document for document in parsed}
+        with self._lock:
+            self._parsed[key] = by_window
+            while len(self._parsed) > PACKS_CACHED:
+                self._parsed.popitem(last=False)
+        return by_window
