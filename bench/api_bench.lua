@@ -5,7 +5,7 @@ local paths = {
   "/count?by=kingdom",
   "/count?by=source",
   "/count?by=totalSpecies",
-  "/count?by=kingdom&windows=all",
+  "/history?per=hour",
   "/count?by=totalSpecies&windows=10",
 }
 local sent = 0
