@@ -13,9 +13,8 @@ import statistics
 from datetime import datetime
 from typing import Any
 
-from hdfs import InsecureClient
-
 from zootopia import config
+from zootopia.consumer.store import WindowStore
 
 
 def _time(value: str) -> datetime:
@@ -23,14 +22,9 @@ def _time(value: str) -> datetime:
 
 
 def documents(settings: config.Settings) -> list[dict[str, Any]]:
-    client = InsecureClient(settings.hdfs.url, user=settings.hdfs.user)
-    root = settings.hdfs.root + "/windows"
-    found = []
-    for name in sorted(client.list(root)):
-        if name.endswith(".json"):
-            with client.read(f"{root}/{name}") as reader:
-                found.append(json.load(reader))
-    return found
+    """Every window document, single or packed, through the consumer's own store."""
+    store = WindowStore(settings.hdfs)
+    return [store.read_document(window) for window in store.window_ids()]
 
 
 def main() -> int:
