@@ -42,7 +42,7 @@ lint:
 	ruff check .
 	ruff format --check .
 	# Two runs: each test tree has its own conftest and helper modules on its path.
-	MYPYPATH=app/tests:tests mypy $(PYTHON_SOURCES)
+	MYPYPATH=app/tests:tests:bench mypy $(PYTHON_SOURCES)
 	MYPYPATH=molecule/default/tests:tests mypy molecule/default/tests
 
 unit:

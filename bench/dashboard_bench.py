@@ -16,9 +16,9 @@ import statistics
 import threading
 import time
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from api_history_bench import SOURCES, documents  # the same documents as the API's long-history bench
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -28,13 +28,11 @@ from zootopia.api.app import create_app
 from zootopia.api.health import Health
 from zootopia.api.results import Results
 from zootopia.api.streams import AllowList
-from zootopia.consumer.documents import Cumulative, KingdomCount, SpeciesCount, build_document
+from zootopia.consumer.documents import Cumulative
 from zootopia.streams.registry import Source
 
 HISTORIES = (100, 1_000, 10_000)
 LOADS = 3
-SOURCES = ("https://gbif.org", "https://obis.org", "https://idigbio.org")
-KINGDOMS = ("Animalia", "Plantae", "Fungi", "Chromista", "Bacteria")
 PAINTED = """
 const paint = performance.getEntriesByType('paint').find(e => e.name === 'first-contentful-paint');
 const fetched = performance.getEntriesByType('resource').filter(e => e.initiatorType === 'fetch');
@@ -48,26 +46,7 @@ return {
 
 class Documents:
     def __init__(self, windows: int) -> None:
-        self.documents: dict[int, dict[str, Any]] = {}
-        previous = Cumulative()
-        for number in range(1, windows + 1):
-            counts = [
-                KingdomCount(url, url.split("//")[1].split(".")[0], kingdom, 40 + (number * (i + 3) * (k + 1)) % 97)
-                for i, url in enumerate(SOURCES)
-                for k, kingdom in enumerate(KINGDOMS)
-            ]
-            document = build_document(
-                number,
-                trigger_seconds=120,
-                counts=counts,
-                rejects=0,
-                species_by_source={url: SpeciesCount(300, 20 + number % 7) for url in SOURCES},
-                species_overall=SpeciesCount(850, 55 + number % 11),
-                previous=previous,
-                processed_at=datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=number * 120),
-            )
-            self.documents[number] = document
-            previous = previous.after(document)
+        self.documents = {int(d["window"]): d for d in documents(1, windows, Cumulative())}
 
     def has_document(self, window: int) -> bool:
         return window in self.documents

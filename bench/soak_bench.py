@@ -18,7 +18,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -34,17 +33,6 @@ KINGDOMS = ("Animalia", "Plantae", "Fungi")
 IN_SPARK = "ZOOTOPIA_SOAK_BENCH_IN_SPARK"
 KINGDOM_TERM = "http://rs.tdwg.org/dwc/terms/kingdom"
 NAME_TERM = "http://rs.tdwg.org/dwc/terms/scientificName"
-
-
-def submit() -> None:
-    from zootopia import config
-    from zootopia.consumer import submit as consumer_submit
-
-    settings = config.load().consumer
-    command = consumer_submit.command(settings, str(Path(__file__).resolve()), Path(tempfile.mkdtemp()))
-    command[command.index("zootopia-consumer")] = "zootopia-soak-bench"  # its name at the master
-    os.environ[IN_SPARK] = "1"
-    os.execv(command[0], command)
 
 
 def name(window: int, index: int) -> str:
@@ -167,6 +155,8 @@ def bench() -> dict[str, Any]:
 
 if __name__ == "__main__":
     if not os.environ.get(IN_SPARK):
-        submit()
+        from zootopia.consumer.submit import become_driver
+
+        become_driver(str(Path(__file__).resolve()), "zootopia-soak-bench", IN_SPARK)
     print("SOAK_BENCH " + json.dumps(bench()), flush=True)
     sys.exit(0)

@@ -13,7 +13,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -25,17 +24,6 @@ if TYPE_CHECKING:  # pyspark runs on the nodes only (Python 3.9)
 HISTORIES = (30, 300, 1000)
 PAIRS_PER_WINDOW = 20
 IN_SPARK = "ZOOTOPIA_SPECIES_BENCH_IN_SPARK"
-
-
-def submit() -> None:
-    from zootopia import config
-    from zootopia.consumer import submit as consumer_submit
-
-    settings = config.load().consumer
-    command = consumer_submit.command(settings, str(Path(__file__).resolve()), Path(tempfile.mkdtemp()))
-    command[command.index("zootopia-consumer")] = "zootopia-species-bench"  # its name at the master
-    os.environ[IN_SPARK] = "1"
-    os.execv(command[0], command)
 
 
 def read_seconds(history: SpeciesHistory, window: int, expected: int) -> float:
@@ -91,6 +79,8 @@ def bench() -> dict[str, object]:
 
 if __name__ == "__main__":
     if not os.environ.get(IN_SPARK):
-        submit()
+        from zootopia.consumer.submit import become_driver
+
+        become_driver(str(Path(__file__).resolve()), "zootopia-species-bench", IN_SPARK)
     print("SPECIES_BENCH " + json.dumps(bench()), flush=True)
     sys.exit(0)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import re
 import sys
+import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 from zootopia.config import ConsumerSettings
 
@@ -48,10 +50,10 @@ def write_secret_properties(settings: ConsumerSettings, directory: Path) -> Path
     return path
 
 
-def command(settings: ConsumerSettings, job: str, runtime_dir: Path) -> list[str]:
-    """spark-submit of `job` to the standalone master, in client mode."""
+def command(settings: ConsumerSettings, job: str, runtime_dir: Path, name: str = "zootopia-consumer") -> list[str]:
+    """spark-submit of `job` to the standalone master, in client mode, named `name` there."""
     argv = [f"{settings.spark_home}/bin/spark-submit", "--master", settings.spark_master]
-    argv += ["--deploy-mode", "client", "--name", "zootopia-consumer"]
+    argv += ["--deploy-mode", "client", "--name", name]
     if settings.auth_secret_file:
         argv += ["--properties-file", str(write_secret_properties(settings, runtime_dir))]
     # The driver runs this interpreter (the app's virtualenv); executors run only SQL functions.
@@ -61,3 +63,13 @@ def command(settings: ConsumerSettings, job: str, runtime_dir: Path) -> list[str
         argv += ["--conf", f"{key}={value}"]
     argv.append(job)
     return argv
+
+
+def become_driver(script: str, name: str, marker: str) -> NoReturn:
+    """Replaces this process by spark-submit of `script`, submitted as the consumer is (the benches
+    submit themselves this way); `marker` is set in the environment so the script knows it is the driver."""
+    from zootopia import config
+
+    argv = command(config.load().consumer, script, Path(tempfile.mkdtemp()), name=name)
+    os.environ[marker] = "1"
+    os.execv(argv[0], argv)
