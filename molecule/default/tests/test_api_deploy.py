@@ -80,6 +80,7 @@ def test_settings_point_at_the_token_file_not_the_token(host: Host, token: str, 
         "allowed_sources": SEEDS,
         "token_file": TOKEN_FILE,
         "refresh_seconds": 5,
+        "recent_windows": 5,  # inventory/local: fewer than the checks' windows
         "spark_ui": f"http://{node_addresses['node0']}:8080",
     }
     assert token not in json.dumps(settings)
