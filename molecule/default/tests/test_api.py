@@ -274,11 +274,22 @@ def test_health_reports_every_component(api: requests.Session, base: str) -> Non
 
 def test_health_sees_a_broker_go(api: requests.Session, base: str) -> None:
     on("node2", "systemctl stop kafka")
+    seen: list[tuple[int, dict[str, Any]]] = []
+
+    def kafka_degraded() -> bool:
+        # Right after the stop a check may not finish within its 3 s on this busy machine ("down"): the
+        # point is that /health settles on what happened, two brokers of three.
+        response = api.get(base + "/health", headers={"Accept": "application/json"}, timeout=30)
+        kafka = response.json()["components"]["kafka"]
+        seen.append((response.status_code, kafka))
+        return response.status_code == 503 and kafka["status"] == "degraded" and kafka.get("brokers") == 2
+
     try:
-        wait_for("/health to report 503", lambda: api.get(base + "/health", timeout=30).status_code == 503, 60, 1)
-        report = json.loads(get(api, base, "/health", 503, json_body=True))
-        assert report["components"]["kafka"]["status"] == "degraded"
-        assert report["components"]["kafka"]["brokers"] == 2
+        try:
+            wait_for("/health to report Kafka degraded, 2 brokers of 3", kafka_degraded, 90, 1)
+        except AssertionError as error:
+            raise AssertionError(f"{error}; its last answers: {seen[-3:]}") from error
+        assert seen[-1][1]["expected_brokers"] == 3
     finally:
         on("node2", "systemctl start kafka")
     wait_for("/health ok again", lambda: api.get(base + "/health", timeout=30).status_code == 200, 120, 2)
