@@ -2,8 +2,9 @@
 
 Run on the master as the app's user: `python api_history_bench.py`. It writes window documents with the
 consumer's own code (build_document, WindowStore.write_document) under <hdfs.root>/bench-api (deleted at
-the end), then for each history size starts a fresh process that loads an API worker's results
-(zootopia.api.results over WebHDFS) and asks the Flask app what an analyst and the dashboard ask.
+the end) and packs them as the consumer does, then for each history size starts a fresh process that
+loads an API worker's results (zootopia.api.results over WebHDFS) and asks the Flask app what an analyst
+and the dashboard ask. Production's recent windows (360) and pack size (720), whatever the cluster's.
 The same process also loads a worker that keeps every window (the design before), as the reference.
 Prints one line `API_HISTORY_BENCH {json}`.
 """
@@ -23,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 HISTORIES = (1_000, 3_000)
+# Production's defaults (the app's, which the role's match), not the small local cluster's.
+RECENT_WINDOWS = 360
+DOCUMENTS_PER_PACK = 720
 TRIGGER_SECONDS = 120
 SOURCES = ("https://gbif.org", "https://obis.org", "https://idigbio.org")
 KINGDOMS = ("Animalia", "Plantae", "Fungi", "Chromista", "Bacteria")
@@ -71,7 +75,7 @@ def measure(root: str) -> dict[str, Any]:
     store = WindowStore(replace(settings.hdfs, root=root), timeout=30)
     figures: dict[str, Any] = {"rss_before_kib": rss_kib()}
     started = time.monotonic()
-    results = Results(store, interval=3600, recent=settings.api.recent_windows)
+    results = Results(store, interval=3600, recent=RECENT_WINDOWS)
     snapshot = results.refresh()
     figures["load_seconds"] = round(time.monotonic() - started, 2)
     gc.collect()
@@ -131,7 +135,11 @@ def main() -> None:
     root = f"{settings.hdfs.root}/bench-api"
     store = WindowStore(replace(settings.hdfs, root=root), timeout=60)
     store.client.delete(root, recursive=True)
-    figures: dict[str, Any] = {"recent_windows": settings.api.recent_windows, "trigger_seconds": TRIGGER_SECONDS}
+    figures: dict[str, Any] = {
+        "recent_windows": RECENT_WINDOWS,
+        "documents_per_pack": DOCUMENTS_PER_PACK,
+        "trigger_seconds": TRIGGER_SECONDS,
+    }
     previous, written = Cumulative(), 0
     try:
         for windows in HISTORIES:
@@ -139,6 +147,8 @@ def main() -> None:
             batch = documents(written + 1, windows, previous)
             with ThreadPoolExecutor(max_workers=8) as pool:
                 list(pool.map(store.write_document, batch))
+            for window in range(written + 1, windows + 1):  # as the consumer does after each window
+                store.pack_older(window, DOCUMENTS_PER_PACK)
             previous = Cumulative.from_last_document(batch[-1]) or previous
             written = windows
             write_seconds = time.monotonic() - started

@@ -22,8 +22,9 @@ from zootopia.consumer import documents
 from zootopia.consumer.layout import Layout, window_of_file, windows_of_pack
 
 log = logging.getLogger(__name__)
-# Packs kept parsed in memory: a reader going through older windows in order reads each pack once.
-PACKS_CACHED = 2
+# The last pack read, kept parsed: a reader going through older windows in order reads each pack once.
+# One only: a pack of 720 parsed documents is several MiB, the bulk of an API worker's memory.
+PACKS_CACHED = 1
 
 
 class WindowStore:
@@ -33,6 +34,7 @@ class WindowStore:
         self.layout = Layout(settings.root)
         self.client = InsecureClient(settings.url, user=settings.user, timeout=timeout)
         self._lock = threading.Lock()
+        self._reading = threading.Lock()
         self._packs: list[range] | None = None
         self._parsed: OrderedDict[tuple[str, int], dict[int, dict[str, Any]]] = OrderedDict()
 
@@ -146,15 +148,17 @@ class WindowStore:
         path = self.layout.window_pack(held[0], held[-1])
         # By path and modification time: a pack written again after a results reset is read again.
         key = (path, self.client.status(path)["modificationTime"])
-        with self._lock:
-            if key in self._parsed:
-                self._parsed.move_to_end(key)
-                return self._parsed[key]
-        with self.client.read(path) as reader:
-            parsed = [json.loads(line) for line in reader.read().decode("utf-8").splitlines() if line]
-        by_window = {int(document["window"]): document for document in parsed}
-        with self._lock:
-            self._parsed[key] = by_window
-            while len(self._parsed) > PACKS_CACHED:
-                self._parsed.popitem(last=False)
-        return by_window
+        # One pack read at a time: threads reading ahead would otherwise each parse the same pack.
+        with self._reading:
+            with self._lock:
+                if key in self._parsed:
+                    self._parsed.move_to_end(key)
+                    return self._parsed[key]
+            with self.client.read(path) as reader:
+                parsed = [json.loads(line) for line in reader.read().decode("utf-8").splitlines() if line]
+            by_window = {int(document["window"]): document for document in parsed}
+            with self._lock:
+                self._parsed[key] = by_window
+                while len(self._parsed) > PACKS_CACHED:
+                    self._parsed.popitem(last=False)
+            return by_window
