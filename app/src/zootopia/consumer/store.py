@@ -67,16 +67,15 @@ class WindowStore:
         return [self.read_document(number) for number in self.window_ids() if number < window]
 
     def read_document(self, window: int) -> dict[str, Any]:
-        if self.exists(self.layout.window_document(window)):
-            try:
-                with self.client.read(self.layout.window_document(window)) as reader:
-                    document: dict[str, Any] = json.loads(reader.read().decode("utf-8"))
-                return document
-            except HdfsError:  # packed between the two calls: it is in its pack now
-                log.info("window %d was packed while it was read", window)
-        held = self._pack_of(window)
-        if held is None:
-            raise LookupError(f"no document of window {window} under {self.layout.root}")
+        # Read first, no status call before: a window not (or no longer) a file of its own is in its pack.
+        try:
+            with self.client.read(self.layout.window_document(window)) as reader:
+                document: dict[str, Any] = json.loads(reader.read().decode("utf-8"))
+            return document
+        except HdfsError as error:
+            held = self._pack_of(window)
+            if held is None:
+                raise LookupError(f"no document of window {window} under {self.layout.root}: {error}") from error
         return self._pack_documents(held)[window]
 
     def write_document(self, document: dict[str, Any]) -> str:
