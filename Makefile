@@ -49,12 +49,15 @@ unit:
 	pytest tests app/tests
 
 # Replaces any cluster of `make demo`: both use the nodes of inventory/local.
-# CI keeps only the end of the log: after molecule's destroy, repeat pytest's short summary.
+# CI keeps only the end of the log: after molecule's destroy, repeat pytest's short summary, then
+# the names of the failed checks alone (a failure's message can hold a journal's worth of lines).
 molecule:
 	local-cluster/cluster engine
 	mkdir -p .cache
 	molecule test 2>&1 | tee .cache/molecule-test.log || { \
-	  sed 's/\x1b\[[0-9;]*m//g' .cache/molecule-test.log | sed -n '/short test summary/,/[0-9] \(passed\|failed\)/p'; exit 1; }
+	  sed 's/\x1b\[[0-9;]*m//g' .cache/molecule-test.log > .cache/molecule-test.txt; \
+	  sed -n '/short test summary/,/[0-9] \(passed\|failed\)/p' .cache/molecule-test.txt; \
+	  grep -E '^(FAILED|ERROR) ' .cache/molecule-test.txt | cut -c1-160; exit 1; }
 
 down:
 	local-cluster/cluster down

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -166,3 +168,16 @@ def test_a_known_broker_version_is_used_without_probing(tmp_path: Path) -> None:
     assert connection(settings)["api_version"] == (3, 1)
     with pytest.raises(ValueError, match=re.escape("kafka.api_version must be a version such as 3.1")):
         KafkaSettings(api_version="3.x")
+
+
+def test_reading_a_compacted_topic_gives_up_within_its_bound_when_no_broker_answers() -> None:
+    """A broker that accepts connections and never answers (as one does while it starts): the read
+    ends with a TimeoutError naming the topic, not after kafka-python's 305 s or never."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        kafka = KafkaSettings(bootstrap_servers=[f"127.0.0.1:{silent.getsockname()[1]}"], api_version="3.1")
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match=re.escape("reading zootopia.sources took longer than 3 s")):
+            kafka_clients.read_compacted(Settings(kafka=kafka), "zootopia.sources", timeout_seconds=3)
+        assert time.monotonic() - started < 30

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaTimeoutError
 
 from zootopia.config import Settings
 
@@ -119,24 +120,37 @@ def producer(settings: Settings, **overrides: object) -> KafkaProducer:
 
 
 def read_compacted(settings: Settings, topic: str, timeout_seconds: float = 60.0) -> dict[str, bytes]:
-    """The latest committed value of every key of a one-partition compacted topic (tombstones drop the key)."""
+    """The latest committed value of every key of a one-partition compacted topic (tombstones drop the key).
+
+    Bounded by `timeout_seconds` as a whole (TimeoutError): kafka-python's own waits are 305 s for the
+    end offset and unbounded for the position, and a caller such as the streams agent must get its
+    next round, with fresh metadata, while a broker that just restarted does not know the topic yet.
+    """
+    deadline = time.monotonic() + timeout_seconds
+
+    def left_ms() -> int:
+        left = int((deadline - time.monotonic()) * 1000)
+        if left <= 0:
+            raise TimeoutError(f"reading {topic} took longer than {timeout_seconds:.0f} s")
+        return left
+
     consumer = KafkaConsumer(
         **connection(settings),
         enable_auto_commit=False,
         isolation_level="read_committed",
-        consumer_timeout_ms=1000,
+        request_timeout_ms=max(1000, int(timeout_seconds * 1000)),
     )
     try:
         partition = TopicPartition(topic, 0)
         consumer.assign([partition])
         consumer.seek_to_beginning(partition)
-        end = consumer.end_offsets([partition])[partition]
+        try:
+            end = consumer.end_offsets([partition])[partition]
+        except KafkaTimeoutError:
+            raise TimeoutError(f"reading {topic} took longer than {timeout_seconds:.0f} s: no end offset") from None
         values: dict[str, bytes] = {}
-        deadline = time.monotonic() + timeout_seconds
-        while consumer.position(partition) < end:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"reading {topic} took longer than {timeout_seconds:.0f} s")
-            for batch in consumer.poll(timeout_ms=1000).values():
+        while (position := consumer.position(partition, timeout_ms=left_ms())) is None or position < end:
+            for batch in consumer.poll(timeout_ms=min(1000, left_ms())).values():
                 for message in batch:
                     key = message.key.decode("utf-8")
                     if message.value is None:
