@@ -152,6 +152,24 @@ def test_the_api_serves_packed_windows_as_any_other() -> None:
     assert results.window(6) == Window.of(HISTORY[5])
 
 
+def test_a_pack_is_downloaded_once_and_a_line_out_of_place_is_named() -> None:
+    store, client = _store()
+    for document in HISTORY[:9]:
+        store.write_document(document)
+        store.pack_older(int(document["window"]), 4)
+    reads: list[str] = []
+    read = client.read
+    client.read = lambda path: reads.append(path) or read(path)  # type: ignore[method-assign]
+    assert [store.read_document(w) for w in (4, 1, 3, 2)] == [HISTORY[3], HISTORY[0], HISTORY[2], HISTORY[1]]
+    pack = f"{ROOT}/windows-packed/windows-000001-000004.jsonl"
+    assert reads.count(pack) == 1
+    # A pack whose lines are not its windows in order (written by hand, say) is an error naming the pack.
+    lines = client.files[pack].splitlines(keepends=True)
+    client.files[pack] = b"".join([lines[1], lines[0], *lines[2:]])
+    with pytest.raises(LookupError, match=f"{pack} does not hold window 1 on its line 1"):
+        store.read_document(1)
+
+
 @pytest.mark.parametrize("every", [0, -1, 1.5, False])
 def test_the_pack_size_is_checked(every: object) -> None:
     with pytest.raises(ValueError, match=r"consumer\.documents_per_pack must be an integer of at least 1"):

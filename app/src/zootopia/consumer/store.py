@@ -22,8 +22,9 @@ from zootopia.consumer import documents
 from zootopia.consumer.layout import Layout, window_of_file, windows_of_pack
 
 log = logging.getLogger(__name__)
-# The last pack read, kept parsed: a reader going through older windows in order reads each pack once.
-# One only: a pack of 720 parsed documents is several MiB, the bulk of an API worker's memory.
+# The last pack read, kept as its raw lines: a reader going through older windows in order downloads
+# each pack once and parses only the lines it asks for (720 parsed documents took several MiB, the bulk
+# of an API worker's memory, and the allocator kept them after they were dropped).
 PACKS_CACHED = 1
 
 
@@ -36,7 +37,7 @@ class WindowStore:
         self._lock = threading.Lock()
         self._reading = threading.Lock()
         self._packs: list[range] | None = None
-        self._parsed: OrderedDict[tuple[str, int], dict[int, dict[str, Any]]] = OrderedDict()
+        self._packs_read: OrderedDict[tuple[str, int], list[bytes]] = OrderedDict()
 
     def exists(self, path: str) -> bool:
         return self.client.status(path, strict=False) is not None
@@ -76,7 +77,7 @@ class WindowStore:
             held = self._pack_of(window)
             if held is None:
                 raise LookupError(f"no document of window {window} under {self.layout.root}: {error}") from error
-        return self._pack_documents(held)[window]
+        return self._pack_document(held, window)
 
     def write_document(self, document: dict[str, Any]) -> str:
         """Writes the document under a temp name and renames it over any older one in one NameNode call."""
@@ -143,21 +144,26 @@ class WindowStore:
             self._packs = ranges
         return ranges
 
-    def _pack_documents(self, held: range) -> dict[int, dict[str, Any]]:
+    def _pack_document(self, held: range, window: int) -> dict[str, Any]:
         path = self.layout.window_pack(held[0], held[-1])
         # By path and modification time: a pack written again after a results reset is read again.
         key = (path, self.client.status(path)["modificationTime"])
-        # One pack read at a time: threads reading ahead would otherwise each parse the same pack.
+        # One pack read at a time: threads reading ahead would otherwise each download the same pack.
         with self._reading:
             with self._lock:
-                if key in self._parsed:
-                    self._parsed.move_to_end(key)
-                    return self._parsed[key]
-            with self.client.read(path) as reader:
-                parsed = [json.loads(line) for line in reader.read().decode("utf-8").splitlines() if line]
-            by_window = {int(document["window"]): document for document in parsed}
-            with self._lock:
-                self._parsed[key] = by_window
-                while len(self._parsed) > PACKS_CACHED:
-                    self._parsed.popitem(last=False)
-            return by_window
+                lines = self._packs_read.get(key)
+                if lines is not None:
+                    self._packs_read.move_to_end(key)
+            if lines is None:
+                with self.client.read(path) as reader:
+                    lines = [line for line in reader.read().splitlines() if line]
+                with self._lock:
+                    self._packs_read[key] = lines
+                    while len(self._packs_read) > PACKS_CACHED:
+                        self._packs_read.popitem(last=False)
+        # Only the line asked for is parsed: pack_older writes a pack's windows in order, a line each.
+        index = window - held[0]
+        document: dict[str, Any] = json.loads(lines[index]) if index < len(lines) else {}
+        if document.get("window") != window:
+            raise LookupError(f"{path} does not hold window {window} on its line {index + 1}")
+        return document
