@@ -6,6 +6,7 @@ not-found and overwrite rules). The packs on a real HDFS are checked by the mole
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -159,7 +160,12 @@ def test_a_pack_is_downloaded_once_and_a_line_out_of_place_is_named() -> None:
         store.pack_older(int(document["window"]), 4)
     reads: list[str] = []
     read = client.read
-    client.read = lambda path: reads.append(path) or read(path)  # type: ignore[method-assign]
+
+    def counted(path: str) -> contextlib.AbstractContextManager[io.BytesIO]:
+        reads.append(path)
+        return read(path)
+
+    client.read = counted  # type: ignore[method-assign]
     assert [store.read_document(w) for w in (4, 1, 3, 2)] == [HISTORY[3], HISTORY[0], HISTORY[2], HISTORY[1]]
     pack = f"{ROOT}/windows-packed/windows-000001-000004.jsonl"
     assert reads.count(pack) == 1
