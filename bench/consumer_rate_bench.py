@@ -1,0 +1,162 @@
+"""The consumer's rate against the original's shape, over the same Kafka topics in the same run.
+
+Run on the master as the consumer's user: `python consumer_rate_bench.py` submits itself to the Spark
+cluster the way the consumer is submitted (run it with the consumer stopped: bench/consumer_rate.yml).
+Each round reads everything the data topics hold (committed records, as the consumer reads them) three
+ways, in turn:
+- `kafka_read`: the values' lengths summed, nothing parsed: what reading the topics costs alone;
+- `original_shape`: what the original counted per window, records per kingdom and the approximate
+  number of distinct names (HyperLogLog), each a Spark job over the topics;
+- `zootopia`: the consumer's own foreachBatch function (job.WindowWriter), exact counts per source and
+  kingdom, rejects set aside, exact species new per source and overall, the window document written;
+  window r of one results root under <hdfs.root>/bench-rate (deleted at the end), so later rounds join
+  against the species of earlier ones as a running consumer does. Its time is split by step.
+Prints one line `CONSUMER_RATE_BENCH {json}`: records, per-way seconds and records/s (median of the
+rounds), the consumer's ratio to the original shape, and the split.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+ROUNDS = 3
+IN_SPARK = "ZOOTOPIA_CONSUMER_RATE_BENCH_IN_SPARK"
+
+
+def kafka_batch(spark: Any, settings: Any) -> Any:  # noqa: ANN401  # pyspark objects
+    """Everything committed in the data topics, read as the consumer reads them (its principal, options)."""
+    from zootopia import kafka_clients
+    from zootopia.consumer.job import KAFKA_POLL_TIMEOUT_MS
+
+    reader = spark.read.format("kafka")
+    for key, value in kafka_clients.spark_options(settings).items():
+        reader = reader.option(key, value)
+    return (
+        reader.option("subscribe", ",".join(settings.kafka.data_topics))
+        .option("groupIdPrefix", kafka_clients.CONSUMER_GROUP_PREFIX)
+        .option("startingOffsets", "earliest")
+        .option("endingOffsets", "latest")
+        .option("kafka.isolation.level", "read_committed")
+        .option("kafkaConsumer.pollTimeoutMs", KAFKA_POLL_TIMEOUT_MS)
+        .load()
+    )
+
+
+def kafka_read(batch: Any) -> None:  # noqa: ANN401
+    from pyspark.sql import functions as F  # noqa: N812 - the usual name of this module
+
+    batch.agg(F.sum(F.length("value"))).collect()
+
+
+def original_shape(batch: Any) -> None:  # noqa: ANN401
+    from pyspark.sql import functions as F  # noqa: N812 - the usual name of this module
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    from zootopia.records import KINGDOM, SCIENTIFIC_NAME
+
+    schema = StructType([StructField(KINGDOM, StringType()), StructField(SCIENTIFIC_NAME, StringType())])
+    record = F.from_json(F.col("value").cast("string"), schema)
+    parsed = batch.select(record.getField(KINGDOM).alias("kingdom"), record.getField(SCIENTIFIC_NAME).alias("name"))
+    parsed.groupBy("kingdom").count().collect()
+    parsed.agg(F.approx_count_distinct("name")).collect()
+
+
+def timed_writer(spark: Any, settings: Any, split: dict[str, float]) -> Any:  # noqa: ANN401
+    """The consumer's WindowWriter, its steps timed into `split` (seconds, added up over the calls)."""
+    from zootopia.consumer.job import WindowWriter
+
+    class TimedWriter(WindowWriter):
+        def _species(self, records: Any, window: int) -> Any:  # noqa: ANN401
+            started = time.monotonic()
+            try:
+                return super()._species(records, window)
+            finally:
+                split["species"] = split.get("species", 0.0) + time.monotonic() - started
+
+        def _window(self, rows: Any, window: int) -> Any:  # noqa: ANN401
+            started = time.monotonic()
+            try:
+                return super()._window(rows, window)
+            finally:
+                split["window"] = split.get("window", 0.0) + time.monotonic() - started
+
+        @staticmethod
+        def _timing(rows: Any, started: float) -> dict[str, Any]:  # noqa: ANN401
+            began = time.monotonic()
+            try:
+                return WindowWriter._timing(rows, started)
+            finally:
+                split["timing"] = split.get("timing", 0.0) + time.monotonic() - began
+
+    return TimedWriter(spark, settings)
+
+
+def bench() -> dict[str, Any]:
+    from pyspark.sql import SparkSession
+
+    from zootopia import config
+    from zootopia.consumer.store import WindowStore
+
+    spark = SparkSession.builder.appName("zootopia-consumer-rate-bench").getOrCreate()
+    spark.conf.set("spark.sql.shuffle.partitions", "6")  # as the consumer sets it
+    settings = config.load()
+    root = f"{settings.hdfs.root}/bench-rate"
+    client = WindowStore(settings.hdfs).client
+    client.delete(root, recursive=True)
+    batch = kafka_batch(spark, settings)
+    records = batch.count()
+    if not records:
+        raise SystemExit("the data topics hold no record: stream something first (e.g. the three seeds)")
+    seconds: dict[str, list[float]] = {"kafka_read": [], "original_shape": [], "zootopia": []}
+    splits: list[dict[str, float]] = []
+    try:
+        for window in range(1, ROUNDS + 1):
+            for way, run in (("kafka_read", kafka_read), ("original_shape", original_shape)):
+                started = time.monotonic()
+                run(batch)
+                seconds[way].append(time.monotonic() - started)
+            split: dict[str, float] = {}
+            writer = timed_writer(spark, replace(settings, hdfs=replace(settings.hdfs, root=root)), split)
+            started = time.monotonic()
+            writer(batch, window - 1)
+            seconds["zootopia"].append(time.monotonic() - started)
+            split["total"] = seconds["zootopia"][-1]
+            splits.append(split)
+    finally:
+        client.delete(root, recursive=True)
+        spark.stop()
+    median = {way: statistics.median(values) for way, values in seconds.items()}
+    last = splits[-1]
+    return {
+        "records": records,
+        "rounds": ROUNDS,
+        **{f"{way}_s": round(value, 2) for way, value in median.items()},
+        **{f"{way}_records_per_s": round(records / value) for way, value in median.items()},
+        "zootopia_to_original_shape": round(median["original_shape"] / median["zootopia"], 2),
+        "zootopia_to_kafka_read": round(median["kafka_read"] / median["zootopia"], 2),
+        # The last round's steps: reading, parsing and the kingdom counts (they fill the cache), the
+        # species, the timing aggregate, and the rest (rejects kept, document written and packed).
+        "zootopia_split_s": {
+            "read_parse_count": round(last["window"] - last["species"], 2),
+            "species": round(last["species"], 2),
+            "timing": round(last["timing"], 2),
+            "document_and_rest": round(last["total"] - last["window"] - last["timing"], 2),
+        },
+        "every_round_s": {way: [round(value, 2) for value in values] for way, values in seconds.items()},
+    }
+
+
+if __name__ == "__main__":
+    if not os.environ.get(IN_SPARK):
+        from zootopia.consumer.submit import become_driver
+
+        become_driver(str(Path(__file__).resolve()), "zootopia-consumer-rate-bench", IN_SPARK)
+    print("CONSUMER_RATE_BENCH " + json.dumps(bench()), flush=True)
+    sys.exit(0)
