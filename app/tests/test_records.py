@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from zootopia.records import KINGDOM, Malformed, Position, Record, parse_stream_line, position_of
+from zootopia.records import KINGDOM, SCIENTIFIC_NAME, Malformed, Position, Record, parse_stream_line, position_of
 
 HASH = "a" * 64
 CONTENT_ID = f"line:zip:hash://sha256/{HASH}!/occurrence.txt!/L12"
@@ -21,6 +21,14 @@ def test_preston_035_line_round_trips() -> None:
     assert record.fields == {KINGDOM: "Animalia"}
     assert record.position == Position(HASH, "!/occurrence.txt", 12)
     assert json.loads(record.to_json()) == json.loads(line)
+
+
+def test_a_blank_cell_written_as_null_by_preston_is_kept_as_null() -> None:
+    line = json.dumps({KINGDOM: None, SCIENTIFIC_NAME: "Bufo bufo", "contentId": CONTENT_ID})
+    record = parse_stream_line(line)
+    assert isinstance(record, Record)
+    assert record.fields == {KINGDOM: None, SCIENTIFIC_NAME: "Bufo bufo"}
+    assert b'"http://rs.tdwg.org/dwc/terms/kingdom":null' in record.to_json()
 
 
 def test_preston_0310_names_are_read_as_contentid_and_rowtype() -> None:
@@ -45,7 +53,7 @@ def test_preston_0310_names_are_read_as_contentid_and_rowtype() -> None:
         ("[1, 2]", "not a JSON object"),
         (json.dumps({KINGDOM: "Fungi"}), "no contentId"),
         (json.dumps({"contentId": "urn:uuid:1"}), "names no line"),
-        (json.dumps({KINGDOM: 3, "contentId": CONTENT_ID}), "not a string"),
+        (json.dumps({KINGDOM: 3, "contentId": CONTENT_ID}), "neither a string nor null"),
         (b"\xff\xfe{", "not JSON"),
     ],
 )

@@ -38,7 +38,8 @@ class Position:
 
 @dataclass(frozen=True)
 class Record:
-    fields: dict[str, str]
+    # A blank cell is None (JSON null), as Preston's json-stream writes it: the term's key is kept.
+    fields: dict[str, str | None]
     content_id: str
     row_type: str
     position: Position
@@ -95,6 +96,6 @@ def parse_stream_line(line: str | bytes) -> Record | Malformed:
     position = position_of(content_id)
     if position is None:
         return Malformed(text, f"contentId names no line of a hashed resource: {content_id}", None)
-    if not all(isinstance(key, str) and isinstance(value, str) for key, value in body.items()):
-        return Malformed(text, "a term value is not a string", position)
+    if not all(isinstance(key, str) and (value is None or isinstance(value, str)) for key, value in body.items()):
+        return Malformed(text, "a term value is neither a string nor null", position)
     return Record(body, content_id, str(row_type), position)

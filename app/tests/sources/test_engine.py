@@ -166,7 +166,7 @@ def test_idigbio_seed_streams_each_recordsets_archive(
     assert Counter(kingdom(r.fields.get(KINGDOM)) for r in got) == Counter(
         kingdom(data.get("dwc:kingdom")) for _, data in expected.values()
     )
-    assert Counter(r.fields.get(SCIENTIFIC_NAME, "").strip() for r in got) == Counter(
+    assert Counter((r.fields.get(SCIENTIFIC_NAME) or "").strip() for r in got) == Counter(
         (data.get("dwc:scientificName") or "").strip() for _, data in expected.values()
     )
     occurrence_ids = Counter(r.fields.get("http://rs.tdwg.org/dwc/terms/occurrenceID") or None for r in got)

@@ -123,9 +123,9 @@ def read_idigbio_page(path: Path, sha256: str) -> Iterator[Row]:
         yield Record(idigbio_fields(data), content_id, OCCURRENCE, position)
 
 
-def idigbio_fields(data: dict[str, Any]) -> dict[str, str]:
+def idigbio_fields(data: dict[str, Any]) -> dict[str, str | None]:
     """`dwc:x` and `dcterms:x` as term URIs; other keys, lists and objects are left out."""
-    fields = {}
+    fields: dict[str, str | None] = {}
     for key, value in data.items():
         prefix, _, name = key.partition(":")
         namespace = _IDIGBIO_PREFIXES.get(prefix)
@@ -210,31 +210,33 @@ def _core_rows(open_core: Opener, descriptor: DataFileDescriptor, sha256: str) -
 
 
 class TermMap:
-    """A split row -> {term URI: value}, with the values the library's `row.data` has.
+    """A split row -> {term URI: value}, valued as Preston's json-stream (GBIF's dwca-io) values them.
 
-    A column's value, else the field's default, else ""; a field without a column
-    always has its default. Built here from the descriptor's fields rather than
-    with the library's row builder, which loops in Python over every term of every
-    row as soon as one field has no column (GBIF downloads: 5x slower).
+    A column's value, else the field's default, else None (JSON null: the key is kept); a field
+    without a column always has its default. Built here from the descriptor's fields rather than
+    with the library's row builder, which loops in Python over every term of every row as soon as
+    one field has no column (GBIF downloads: 5x slower).
     """
 
     def __init__(self, fields: list[dict[str, Any]]) -> None:
-        indexed = [(str(f["term"]), int(f["index"]), f.get("default") or "") for f in fields if f["index"] is not None]
+        indexed = [
+            (str(f["term"]), int(f["index"]), f.get("default") or None) for f in fields if f["index"] is not None
+        ]
         self._terms = tuple(term for term, _, _ in indexed)
         self._columns = tuple(index for _, index, _ in indexed)
-        self._defaults = tuple((term, default) for term, _, default in indexed if default)
-        self._constants = {str(f["term"]): f.get("default") or "" for f in fields if f["index"] is None}
+        self._defaults = {term: default for term, _, default in indexed}
+        self._constants = {str(f["term"]): f.get("default") or None for f in fields if f["index"] is None}
         self.required_columns = max(self._columns, default=-1) + 1
         self._pick = itemgetter(*self._columns) if len(self._columns) > 1 else None
 
-    def data(self, row: list[str]) -> dict[str, str]:
+    def data(self, row: list[str]) -> dict[str, str | None]:
         if self._pick is not None:
-            data = dict(zip(self._terms, self._pick(row)))
+            data: dict[str, str | None] = dict(zip(self._terms, self._pick(row)))
         else:
             data = {term: row[index] for term, index in zip(self._terms, self._columns)}
-        for term, default in self._defaults:
-            if not data[term]:
-                data[term] = default
+        for term, value in data.items():
+            if not value:
+                data[term] = self._defaults[term]
         data.update(self._constants)
         return data
 
