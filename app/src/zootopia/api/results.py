@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from zootopia.lru import Lru
 
 log = logging.getLogger(__name__)
 
@@ -174,8 +175,7 @@ class Results:
         self.recent = recent
         self.snapshot = Snapshot(keep=recent)
         self.last_error: str | None = None
-        self._older: OrderedDict[int, Window] = OrderedDict()
-        self._older_lock = threading.Lock()
+        self._older: Lru[int, Window] = Lru(OLDER_CACHED)
         self._reader = ThreadPoolExecutor(max_workers=READ_AHEAD // 4, thread_name_prefix="results-read")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -185,8 +185,7 @@ class Results:
         current = self.snapshot
         if current.last and not self.documents.has_document(current.last):
             current = Snapshot(keep=self.recent)
-            with self._older_lock:
-                self._older.clear()
+            self._older.clear()
         if not current.last:
             current = self._loaded()
         new: list[Window] = []
@@ -216,15 +215,10 @@ class Results:
         recent = snapshot.window(window_id)
         if recent is not None:
             return recent
-        with self._older_lock:
-            if window_id in self._older:
-                self._older.move_to_end(window_id)
-                return self._older[window_id]
-        found = self._read(window_id)
-        with self._older_lock:
-            self._older[window_id] = found
-            while len(self._older) > OLDER_CACHED:
-                self._older.popitem(last=False)
+        found = self._older.get(window_id)
+        if found is None:
+            found = self._read(window_id)
+            self._older.put(window_id, found)
         return found
 
     def read_range(self, first: int, last: int) -> Iterator[Window]:

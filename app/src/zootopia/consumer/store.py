@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +19,7 @@ from hdfs import HdfsError, InsecureClient
 from zootopia.config import HdfsSettings
 from zootopia.consumer import documents
 from zootopia.consumer.layout import Layout, window_of_file, windows_of_pack
+from zootopia.lru import Lru
 
 log = logging.getLogger(__name__)
 # The last pack read, kept as its raw lines: a reader going through older windows in order downloads
@@ -37,7 +37,7 @@ class WindowStore:
         self._lock = threading.Lock()
         self._reading = threading.Lock()
         self._packs: list[range] | None = None
-        self._packs_read: OrderedDict[tuple[str, int], list[bytes]] = OrderedDict()
+        self._packs_read: Lru[tuple[str, int], list[bytes]] = Lru(PACKS_CACHED)
 
     def exists(self, path: str) -> bool:
         return self.client.status(path, strict=False) is not None
@@ -150,17 +150,11 @@ class WindowStore:
         key = (path, self.client.status(path)["modificationTime"])
         # One pack read at a time: threads reading ahead would otherwise each download the same pack.
         with self._reading:
-            with self._lock:
-                lines = self._packs_read.get(key)
-                if lines is not None:
-                    self._packs_read.move_to_end(key)
+            lines = self._packs_read.get(key)
             if lines is None:
                 with self.client.read(path) as reader:
                     lines = [line for line in reader.read().splitlines() if line]
-                with self._lock:
-                    self._packs_read[key] = lines
-                    while len(self._packs_read) > PACKS_CACHED:
-                        self._packs_read.popitem(last=False)
+                self._packs_read.put(key, lines)
         # Only the line asked for is parsed: pack_older writes a pack's windows in order, a line each.
         index = window - held[0]
         document: dict[str, Any] = json.loads(lines[index]) if index < len(lines) else {}
