@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from array import array
 from collections.abc import Callable
 from typing import Any
 
@@ -37,7 +38,7 @@ class WindowStore:
         self._lock = threading.Lock()
         self._reading = threading.Lock()
         self._packs: list[range] | None = None
-        self._packs_read: Lru[tuple[str, int], list[bytes]] = Lru(PACKS_CACHED)
+        self._packs_read: Lru[tuple[str, int], _Pack] = Lru(PACKS_CACHED)
 
     def exists(self, path: str) -> bool:
         return self.client.status(path, strict=False) is not None
@@ -150,14 +151,35 @@ class WindowStore:
         key = (path, self.client.status(path)["modificationTime"])
         # One pack read at a time: threads reading ahead would otherwise each download the same pack.
         with self._reading:
-            lines = self._packs_read.get(key)
-            if lines is None:
+            pack = self._packs_read.get(key)
+            if pack is None:
                 with self.client.read(path) as reader:
-                    lines = [line for line in reader.read().splitlines() if line]
-                self._packs_read.put(key, lines)
+                    pack = _Pack(reader.read())
+                self._packs_read.put(key, pack)
         # Only the line asked for is parsed: pack_older writes a pack's windows in order, a line each.
         index = window - held[0]
-        document: dict[str, Any] = json.loads(lines[index]) if index < len(lines) else {}
+        line = pack.line(index)
+        document: dict[str, Any] = json.loads(line) if line else {}
         if document.get("window") != window:
             raise LookupError(f"{path} does not hold window {window} on its line {index + 1}")
         return document
+
+
+class _Pack:
+    """A pack's text as one bytes object and where each line starts: no object per line (720 small
+    allocations a pack left the API worker's heap fragmented)."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self.starts = array("q", [0])
+        end = raw.find(b"\n")
+        while end != -1:
+            self.starts.append(end + 1)
+            end = raw.find(b"\n", end + 1)
+
+    def line(self, index: int) -> bytes:
+        """Line `index` (from 0) without its newline; b"" past the last line."""
+        if not 0 <= index < len(self.starts) - 1 + (self.starts[-1] < len(self.raw)):
+            return b""
+        end = self.starts[index + 1] - 1 if index + 1 < len(self.starts) else len(self.raw)
+        return self.raw[self.starts[index] : end]
