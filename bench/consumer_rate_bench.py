@@ -101,12 +101,12 @@ def timed_writer(spark: Any, settings: Any, split: dict[str, float]) -> Any:  # 
 def bench() -> dict[str, Any]:
     from pyspark.sql import SparkSession
 
-    from zootopia import config
+    from zootopia import config, kafka_clients
     from zootopia.consumer.store import WindowStore
 
     spark = SparkSession.builder.appName("zootopia-consumer-rate-bench").getOrCreate()
     spark.conf.set("spark.sql.shuffle.partitions", "6")  # as the consumer sets it
-    settings = config.load()
+    settings = config.load(principal=kafka_clients.CONSUMER)  # the consumer's login and ACLs
     root = f"{settings.hdfs.root}/bench-rate"
     client = WindowStore(settings.hdfs).client
     client.delete(root, recursive=True)
