@@ -78,7 +78,7 @@ def main() -> None:
         for item in builtin_stream("https://idigbio.org", settings, cache, session, stats):
             if isinstance(item, Record) and item.content_id.startswith("line:json:"):
                 searched += 1
-                copies[item.fields.get(OCCURRENCE_ID, "")] += 1
+                copies[item.fields.get(OCCURRENCE_ID) or ""] += 1
             elif isinstance(item, Malformed):
                 malformed += 1
         seconds = time.monotonic() - started
