@@ -23,7 +23,7 @@ from zootopia.consumer.layout import Layout, window_of_file, windows_of_pack
 from zootopia.lru import Lru
 
 log = logging.getLogger(__name__)
-# The last pack read, kept as its raw lines: a reader going through older windows in order downloads
+# The last pack read, kept as its raw text: a reader going through older windows in order downloads
 # each pack once and parses only the lines it asks for (720 parsed documents took several MiB, the bulk
 # of an API worker's memory, and the allocator kept them after they were dropped).
 PACKS_CACHED = 1
@@ -171,15 +171,17 @@ class _Pack:
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
+        # Where each line starts, then where a line after the last would start (one past its newline).
         self.starts = array("q", [0])
         end = raw.find(b"\n")
         while end != -1:
             self.starts.append(end + 1)
             end = raw.find(b"\n", end + 1)
+        if self.starts[-1] < len(raw):  # a last line without its newline
+            self.starts.append(len(raw) + 1)
 
     def line(self, index: int) -> bytes:
         """Line `index` (from 0) without its newline; b"" past the last line."""
-        if not 0 <= index < len(self.starts) - 1 + (self.starts[-1] < len(self.raw)):
+        if not 0 <= index < len(self.starts) - 1:
             return b""
-        end = self.starts[index + 1] - 1 if index + 1 < len(self.starts) else len(self.raw)
-        return self.raw[self.starts[index] : end]
+        return self.raw[self.starts[index] : self.starts[index + 1] - 1]
