@@ -116,12 +116,22 @@ def _streams_remove(args: argparse.Namespace) -> int:
 def _streams_list(args: argparse.Namespace) -> int:
     rows = []
     for source, state in registry.with_progress(config.load(principal=kafka_clients.API)):
-        rows.append({**asdict(source), "state": state.state, "records": state.records, "rejects": state.rejects})
+        rows.append(
+            {
+                **asdict(source),
+                "state": state.state,
+                "records": state.records,
+                "rejects": state.rejects,
+                # Backpressure: records of its topic the consumer had not counted when last asked.
+                "lag_records": state.lag_records,
+                "pauses": state.pauses,
+            }
+        )
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     for row in rows:
-        counts = f"{row['records']} records\t{row['rejects']} rejects"
+        counts = f"{row['records']} records\t{row['rejects']} rejects\t{row['lag_records']} behind"
         print(f"{row['url']}\t{row['topic']}\t{row['node']}\t{row['state']}\t{counts}")
     return 0
 

@@ -73,8 +73,14 @@ class KafkaSettings:
     # probing a broker for them (a probe that gives up under load while a broker restarts).
     # Empty: probe.
     api_version: str = ""
+    # Share of a data-topic partition's retention.bytes that records the consumer has not counted yet
+    # may fill before the streams writing there pause (streams/backpressure.py); 0: never pause.
+    backpressure_share: float = 0.5
 
     def __post_init__(self) -> None:
+        share = self.backpressure_share
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share < 1:
+            raise ValueError(f"kafka.backpressure_share must be a number from 0 to below 1, not {share!r}")
         if self.api_version and not re.fullmatch(r"[0-9]+\.[0-9]+(\.[0-9]+)?", self.api_version):
             raise ValueError(f"kafka.api_version must be a version such as 3.1, not {self.api_version!r}")
         if self.security_protocol not in SECURITY_PROTOCOLS:

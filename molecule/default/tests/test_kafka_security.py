@@ -135,6 +135,34 @@ def test_a_job_cannot_write_where_its_job_does_not(principal: str, topic: str) -
     assert _end_offsets(topic) == before, f"a record of {principal} landed in {topic}"
 
 
+# The consumer's counted offsets (backpressure): the streams may read them, never move them.
+COUNTED = """
+import json
+from kafka import KafkaConsumer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+consumer = KafkaConsumer(bootstrap_servers="node0:9092", group_id="zootopia-consumer", enable_auto_commit=False,
+                         request_timeout_ms=15000, {login})
+partition = TopicPartition("gbif", 0)
+outcome = {{"read": consumer.committed(partition, timeout_ms=15000)}}
+try:
+    if {attempt}:
+        consumer.commit({{partition: OffsetAndMetadata(0, "", -1)}}, timeout_ms=15000)
+        outcome["committed"] = True
+except Exception as error:
+    outcome["refused"] = type(error).__name__
+print(json.dumps(outcome))
+"""
+
+
+def test_the_streams_read_the_consumers_counted_offsets_and_cannot_move_them() -> None:
+    # The admin only reads: a commit would move the consumer's offsets back and pause the streams.
+    admin = _python("node0", COUNTED.format(login=kafka_login("admin"), attempt=False))
+    outcome = _python("node1", COUNTED.format(login=kafka_login("streams"), attempt=True))
+    assert outcome["read"] == admin["read"], outcome
+    assert outcome.get("committed") is not True, outcome
+    assert outcome["refused"] == "GroupAuthorizationFailedError", outcome
+
+
 def test_zookeeper_refuses_a_client_without_the_brokers_login() -> None:
     intruder = subprocess.run(
         ["docker", "exec", "node1", "sh", "-c", f"timeout 60 {ZOOKEEPER_SHELL} create /kafka/intruder x 2>&1"],

@@ -82,15 +82,76 @@ def added() -> list[dict[str, Any]]:
     return streams()
 
 
+# Per data-topic partition: its log start, the consumer's counted (committed) offset and its end; and
+# the topic's retention.bytes. As the admin principal, which may read any group's offsets.
+PARTITION_OFFSETS = """
+import json
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import ConfigResource, ConfigResourceType
+login = dict({login})
+consumer = KafkaConsumer(bootstrap_servers='node0:9092', group_id='zootopia-consumer', enable_auto_commit=False,
+                         **login)
+admin = KafkaAdminClient(bootstrap_servers='node0:9092', **login)
+report = {{}}
+for topic in ('gbif', 'obis', 'idigbio'):
+    config = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])[0].resources[0][4]
+    retention = int(dict((entry[0], entry[1]) for entry in config)['retention.bytes'])
+    parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
+    starts, ends = consumer.beginning_offsets(parts), consumer.end_offsets(parts)
+    for tp in parts:
+        report[f'{{topic}}-{{tp.partition}}'] = {{
+            'start': starts[tp], 'counted': consumer.committed(tp), 'end': ends[tp], 'retention': retention}}
+print(json.dumps(report))
+"""
+# Bytes of record segments (.log files) per data-topic partition directory of a broker.
+LOG_BYTES = (
+    "find /var/lib/kafka/data -path '*/gbif-*' -name '*.log' -o -path '*/obis-*' -name '*.log'"
+    " -o -path '*/idigbio-*' -name '*.log' | xargs -r stat -c '%s %n'"
+)
+
+
+def partition_offsets() -> dict[str, dict[str, Any]]:
+    script = PARTITION_OFFSETS.format(login=kafka_login("admin"))
+    return json.loads(on("node0", f"/opt/zootopia/app/venv/bin/python - <<'EOF'\n{script}\nEOF"))
+
+
+def log_bytes() -> dict[str, int]:
+    """The largest size, over the brokers, of each data-topic partition's record segments."""
+    largest: Counter[str] = Counter()
+    for node in NODES:
+        sizes: Counter[str] = Counter()
+        for line in on(node, LOG_BYTES).splitlines():
+            size, path = line.split(" ", 1)
+            sizes[path.split("/")[-2]] += int(size)
+        largest |= sizes
+    return dict(largest)
+
+
 @pytest.fixture(scope="module")
-def streamed(added: list[dict[str, Any]], truth: dict[str, groundtruth.Truth]) -> list[dict[str, Any]]:
-    """Disturb the cluster mid-stream, wait until every record is counted; the windows."""
+def held(added: list[dict[str, Any]]) -> dict[str, Any]:
+    """Disturb the cluster mid-stream, then keep the consumer stopped until the streams pause for it
+    (inventory/local's data topics keep 2 MiB per partition, less than the seeds); what was seen then."""
     wait_for("records flowing", lambda: sum(row["records"] for row in streams()) > 0, 300, every=1)
     # Mid-stream: a broker goes away for a while and the consumer is killed.
     on("node2", "systemctl stop kafka")
     on("node0", "systemctl kill --signal=KILL zootopia-consumer")
     time.sleep(15)
     on("node2", "systemctl start kafka")
+    on("node0", "systemctl stop zootopia-consumer")
+    try:
+        wait_for("a stream paused for the stopped consumer", lambda: "paused" in {r["state"] for r in streams()}, 600)
+        paused = streams()
+        # Three retention checks (every 30 s) with the consumer still stopped: nothing uncounted may go.
+        time.sleep(95)
+        seen = {"paused": paused, "after": streams(), "offsets": partition_offsets(), "log_bytes": log_bytes()}
+    finally:
+        on("node0", "systemctl start zootopia-consumer")
+    return seen
+
+
+@pytest.fixture(scope="module")
+def streamed(held: dict[str, Any], truth: dict[str, groundtruth.Truth]) -> list[dict[str, Any]]:
+    """Once the consumer is back: wait until every record is counted; the windows."""
     expected = sum(t.records for t in truth.values())
     wait_for("streams exhausted", lambda: all(row["state"] == "done" for row in streams()), 900)
     try:
@@ -129,6 +190,33 @@ def test_every_record_is_counted_exactly(streamed: list[dict[str, Any]], truth: 
     every_species = set().union(*(t.species for t in truth.values()))
     assert streamed[-1]["cumulative"]["species"] == len(every_species)
     assert streamed[-1]["cumulative"]["records"] == sum(t.records for t in truth.values())
+
+
+def test_streams_pause_before_retention_deletes_a_record_not_counted(held: dict[str, Any]) -> None:
+    paused = {row["url"]: row for row in held["paused"] if row["state"] == "paused"}
+    for row in held["after"]:
+        if row["url"] in paused:
+            # Still paused with the consumer stopped: not one more record sent.
+            assert (row["state"], row["records"]) == ("paused", paused[row["url"]]["records"]), row
+            assert row["pauses"] >= 1, row
+            assert row["lag_records"] > 0, row
+    for partition, offsets in held["offsets"].items():
+        # Retention deleted nothing past what the consumer had counted.
+        assert offsets["start"] <= (offsets["counted"] or 0), (partition, offsets)
+
+
+def test_retention_was_reached_and_no_partition_passed_its_bound(
+    held: dict[str, Any], streamed: list[dict[str, Any]]
+) -> None:
+    end = partition_offsets()
+    # Retention did delete records (which the exact counts show were counted first).
+    assert any(offsets["start"] > 0 for offsets in end.values()), end
+    for seen in (held["log_bytes"], log_bytes()):
+        for partition, size in seen.items():
+            topic = partition.rsplit("-", 1)[0]
+            retention = next(o["retention"] for p, o in end.items() if p.startswith(topic + "-"))
+            # Its retention, the active segment and one rolled since the last check (roles/kafka/vars).
+            assert size <= retention * 4 // 3, (partition, size, retention)
 
 
 def test_window_ids_are_contiguous_from_one(streamed: list[dict[str, Any]]) -> None:

@@ -76,10 +76,14 @@ def streams(settings: Settings) -> Report:
                 "state": state.state,
                 "records": state.records,
                 "rejects": state.rejects,
+                # Backpressure: a paused stream waits for the consumer, this many records behind.
+                "lag_records": state.lag_records,
+                "pauses": state.pauses,
                 "updated_at": state.updated_at,
             }
         )
-    return {"status": "ok", "sources": listed}
+    paused = sum(1 for source in listed if source["state"] == "paused")
+    return {"status": "ok", "sources": listed, "paused": paused}
 
 
 def results(store: Results) -> Report:

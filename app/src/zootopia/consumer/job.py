@@ -19,6 +19,7 @@ from pyspark.sql import functions as F  # noqa: N812 - the usual name of this mo
 
 from zootopia import config, kafka_clients
 from zootopia.consumer import columns
+from zootopia.consumer.counted import CountedCommitter, counted_offsets
 from zootopia.consumer.documents import Cumulative, KingdomCount, SpeciesCount, build_document
 from zootopia.consumer.history import SpeciesHistory
 from zootopia.consumer.layout import window_id
@@ -30,6 +31,8 @@ LOG = logging.getLogger("zootopia.consumer")
 # only meets transaction markers or aborted records returns nothing and waits this long, and with
 # transactional producers nearly every partition range ends in a commit marker.
 KAFKA_POLL_TIMEOUT_MS = 5000
+# How often the driver commits the offsets its windows counted (consumer/counted.py).
+COMMIT_SECONDS = 5
 # Small batches on three nodes: 200 shuffle partitions would be 200 tiny tasks per stage.
 DEFAULT_SHUFFLE_PARTITIONS = "6"
 
@@ -217,7 +220,13 @@ def main() -> int:
         .start()
     )
     LOG.info("consuming %s into %s", ",".join(settings.kafka.data_topics), settings.hdfs.root)
-    query.awaitTermination()
+    counted = CountedCommitter(settings)
+    try:
+        # Between windows: what they counted, for the streams' backpressure.
+        while not query.awaitTermination(COMMIT_SECONDS):
+            counted.commit(counted_offsets(query.lastProgress))
+    finally:
+        counted.close()
     return 0
 
 

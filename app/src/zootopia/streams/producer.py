@@ -20,6 +20,7 @@ from kafka import KafkaProducer
 from zootopia.config import Settings
 from zootopia.kafka_clients import producer, read_compacted
 from zootopia.records import Malformed, Record, ResourceDone, StreamItem
+from zootopia.streams.backpressure import Backpressure, Lag
 from zootopia.streams.progress import Progress, mark_done
 from zootopia.streams.registry import Source
 from zootopia.streams.watchdog import Watchdog
@@ -36,6 +37,9 @@ class Outcome:
     rejected: int = 0
     skipped: int = 0
     seconds: float = 0.0
+    # Bytes of the records sent (keys and values, before compression).
+    bytes: int = 0
+    pauses: int = 0
 
 
 def load_progress(settings: Settings, source: Source) -> Progress:
@@ -59,8 +63,10 @@ def run(
     items: Iterable[StreamItem],
     progress: Progress,
     watchdog: Watchdog | None = None,
+    pressure: Backpressure | None = None,
 ) -> Outcome:
-    """Send every row `items` yields that `progress` does not cover, updating `progress`; returns what was done."""
+    """Send every row `items` yields that `progress` does not cover, updating `progress`; returns what was done.
+    With `pressure`, after each commit the stream waits while the consumer is too far behind."""
     guard = watchdog or Watchdog(settings.kafka.stall_seconds)
     outcome = Outcome()
     started = time.monotonic()
@@ -75,7 +81,9 @@ def run(
                 if progress.covers(item.position):
                     outcome.skipped += 1
                     continue
-                client.send(source.topic, key=key, value=item.to_json())
+                value = item.to_json()
+                client.send(source.topic, key=key, value=value)
+                outcome.bytes += len(key) + len(value)
                 progress.advance(item.position)
                 progress.records += 1
                 outcome.sent += 1
@@ -95,6 +103,8 @@ def run(
             if pending >= settings.kafka.transaction_records or time.monotonic() - last_commit > _COMMIT_SECONDS:
                 with guard.guard():
                     _commit(client, settings, progress)
+                if pressure is not None:
+                    _hold(client, settings, progress, outcome, pressure, guard)
                 client.begin_transaction()
                 pending = 0
                 last_commit = time.monotonic()
@@ -115,6 +125,39 @@ def run(
         outcome.seconds,
     )
     return outcome
+
+
+def _hold(
+    client: KafkaProducer,
+    settings: Settings,
+    progress: Progress,
+    outcome: Outcome,
+    pressure: Backpressure,
+    guard: Watchdog,
+) -> None:
+    """Between transactions: wait while the consumer is too far behind, the pause in the progress."""
+    if not outcome.sent:
+        return
+
+    def paused(lag: Lag) -> None:
+        progress.state = "paused"
+        progress.pauses += 1
+        progress.lag_records = lag.records
+        outcome.pauses += 1
+        client.begin_transaction()
+        with guard.guard():
+            _commit(client, settings, progress)
+
+    lag = pressure.hold(outcome.bytes / outcome.sent * _compression_rate(client), paused)
+    progress.state = "streaming"
+    if lag is not None:
+        progress.lag_records = lag.records
+
+
+def _compression_rate(client: KafkaProducer) -> float:
+    """Compressed over uncompressed bytes of the producer's recent batches (1 when it has none)."""
+    value = client.metrics().get("producer-metrics", {}).get("compression-rate-avg")
+    return float(value) if isinstance(value, (int, float)) and 0 < value <= 1 else 1.0
 
 
 def _commit(client: KafkaProducer, settings: Settings, progress: Progress) -> None:

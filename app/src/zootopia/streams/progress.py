@@ -26,9 +26,12 @@ def _short(resource: str) -> str:
 @dataclass
 class Progress:
     source_id: str
-    state: str = "new"  # new | streaming | done
+    state: str = "new"  # new | streaming | paused (backpressure) | done
     records: int = 0
     rejects: int = 0
+    # Backpressure: how often the stream paused, and the consumer's lag (records) it saw last.
+    pauses: int = 0
+    lag_records: int = 0
     resources_done: list[str] = field(default_factory=list)
     # "<resource>!<member>" -> last line sent
     lines: dict[str, int] = field(default_factory=dict)

@@ -13,6 +13,7 @@ from typing import TextIO
 from zootopia.config import Settings
 from zootopia.records import StreamItem, parse_stream_line
 from zootopia.streams import producer, registry
+from zootopia.streams.backpressure import Backpressure
 from zootopia.streams.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ def run_source(settings: Settings, source_id: str) -> int:
     if source is None:
         return 0
     watchdog = Watchdog(settings.kafka.stall_seconds)
+    pressure = Backpressure(settings, source.topic)
     client = producer.transactional_producer(settings, source)
     try:
         progress = producer.load_progress(settings, source)
@@ -56,8 +58,9 @@ def run_source(settings: Settings, source_id: str) -> int:
                     if _registered(settings, source_id) is None:
                         return 0
                     continue
-            producer.run(client, settings, source, engine_items(settings, source), progress, watchdog)
+            producer.run(client, settings, source, engine_items(settings, source), progress, watchdog, pressure)
     finally:
+        pressure.close()
         client.close()
 
 
@@ -78,10 +81,12 @@ def produce_lines(settings: Settings, url: str, topic: str, lines: TextIO = sys.
         seq=-1,
         added_at=datetime.now(timezone.utc).isoformat(),
     )
+    pressure = Backpressure(settings, source.topic)
     client = producer.transactional_producer(settings, source)
     try:
         progress = producer.load_progress(settings, source)
         items = (parse_stream_line(line) for line in lines if line.strip())
-        return producer.run(client, settings, source, items, progress)
+        return producer.run(client, settings, source, items, progress, pressure=pressure)
     finally:
+        pressure.close()
         client.close()

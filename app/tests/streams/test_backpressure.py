@@ -1,0 +1,94 @@
+"""Backpressure's arithmetic and waiting: when a stream pauses, how long it waits, what it reports.
+
+The lag itself comes from Kafka (end offsets against the consumer's committed ones): that part is
+checked on the three nodes (molecule's pipeline checks), not here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from zootopia.config import KafkaSettings, Settings
+from zootopia.streams.backpressure import Backpressure, Bound, Lag, uncounted
+
+
+def test_the_most_behind_partition_counts_from_the_committed_offset_or_the_log_start() -> None:
+    ends = {0: 100, 1: 500, 2: 40}
+    starts = {0: 0, 1: 300, 2: 0}
+    # Partition 1's commit is older than its log start (retention deleted up to 300): 200 uncounted, not 450.
+    counted = {0: 90, 1: 50, 2: None}
+    assert uncounted(ends, starts, counted) == Lag(200, 1)
+    # Nothing committed yet: everything from the log start is uncounted.
+    assert uncounted({0: 7}, {0: 2}, {0: None}) == Lag(5, 0)
+    # A commit past the end (a topic made again) is no negative lag.
+    assert uncounted({0: 7}, {0: 0}, {0: 9}) == Lag(0, 0)
+    assert uncounted({}, {}, {}) == Lag(0, 0)
+
+
+def test_a_bound_pauses_above_its_share_and_resumes_at_half_of_it() -> None:
+    bound = Bound.of(retention_bytes=1_000_000, share=0.5)
+    assert bound is not None
+    assert not bound.pauses(Lag(500, 0), bytes_per_record=1000)
+    assert bound.pauses(Lag(501, 0), bytes_per_record=1000)
+    assert not bound.resumes(Lag(251, 0), bytes_per_record=1000)
+    assert bound.resumes(Lag(250, 0), bytes_per_record=1000)
+    # No byte retention (-1), or backpressure off: nothing to bound.
+    assert Bound.of(-1, 0.5) is None
+    assert Bound.of(1_000_000, 0) is None
+
+
+class _Scripted(Backpressure):
+    """The waiting logic on a scripted sequence of lags (the Kafka questions answered by a list)."""
+
+    def __init__(self, lags: list[Lag | Exception], retention_bytes: int = 1_000_000) -> None:
+        super().__init__(Settings(kafka=KafkaSettings(backpressure_share=0.5)), "gbif")
+        self.lags = lags
+        self.asked = 0
+        self.retention = retention_bytes
+
+    def lag(self) -> Lag:
+        answer = self.lags[self.asked]
+        self.asked += 1
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def _retention_bytes(self) -> int:
+        return self.retention
+
+
+def test_a_stream_close_enough_behind_goes_on_without_pausing() -> None:
+    pressure = _Scripted([Lag(100, 2)])
+    pauses: list[Lag] = []
+    assert pressure.hold(1000, pauses.append, sleep=lambda _: None) == Lag(100, 2)
+    assert pauses == []
+
+
+def test_a_stream_too_far_behind_pauses_once_and_waits_until_the_consumer_caught_up() -> None:
+    lags: list[Lag | Exception] = [Lag(900, 1), Lag(800, 1), ConnectionError("broker gone"), Lag(300, 1), Lag(200, 1)]
+    pressure = _Scripted(lags)
+    pauses: list[Lag] = []
+    slept: list[float] = []
+    # An error while paused keeps the stream paused: it asks again, it does not stream on.
+    assert pressure.hold(1000, pauses.append, sleep=slept.append) == Lag(200, 1)
+    assert pauses == [Lag(900, 1)]
+    assert pressure.asked == 5
+    assert len(slept) == 4
+
+
+def test_a_lag_that_cannot_be_asked_before_pausing_lets_the_stream_go_on() -> None:
+    pauses: list[Lag] = []
+    assert _Scripted([ConnectionError("no broker")]).hold(1000, pauses.append, sleep=lambda _: None) is None
+    assert pauses == []
+
+
+def test_no_byte_retention_or_no_records_sent_yet_asks_nothing() -> None:
+    unbounded = _Scripted([], retention_bytes=-1)
+    assert unbounded.hold(1000, lambda _: None) is None
+    assert _Scripted([]).hold(0, lambda _: None) is None
+
+
+@pytest.mark.parametrize("share", [-0.1, 1, 1.5, True, "0.5"])
+def test_a_share_outside_zero_to_one_is_refused_with_its_name(share: object) -> None:
+    with pytest.raises(ValueError, match=r"kafka\.backpressure_share"):
+        KafkaSettings(backpressure_share=share)  # type: ignore[arg-type]
