@@ -112,7 +112,8 @@ LOG_BYTES = (
 
 def partition_offsets() -> dict[str, dict[str, Any]]:
     script = PARTITION_OFFSETS.format(login=kafka_login("admin"))
-    report: dict[str, dict[str, Any]] = json.loads(on("node0", f"/opt/zootopia/app/venv/bin/python - <<'EOF'\n{script}\nEOF"))
+    output = on("node0", f"/opt/zootopia/app/venv/bin/python - <<'EOF'\n{script}\nEOF")
+    report: dict[str, dict[str, Any]] = json.loads(output)
     return report
 
 
