@@ -32,21 +32,9 @@ IN_SPARK = "ZOOTOPIA_CONSUMER_RATE_BENCH_IN_SPARK"
 
 def kafka_batch(spark: Any, settings: Any) -> Any:  # noqa: ANN401  # pyspark objects
     """Everything committed in the data topics, read as the consumer reads them (its principal, options)."""
-    from zootopia import kafka_clients
-    from zootopia.consumer.job import KAFKA_POLL_TIMEOUT_MS
+    from zootopia.consumer.job import data_topics
 
-    reader = spark.read.format("kafka")
-    for key, value in kafka_clients.spark_options(settings).items():
-        reader = reader.option(key, value)
-    return (
-        reader.option("subscribe", ",".join(settings.kafka.data_topics))
-        .option("groupIdPrefix", kafka_clients.CONSUMER_GROUP_PREFIX)
-        .option("startingOffsets", "earliest")
-        .option("endingOffsets", "latest")
-        .option("kafka.isolation.level", "read_committed")
-        .option("kafkaConsumer.pollTimeoutMs", KAFKA_POLL_TIMEOUT_MS)
-        .load()
-    )
+    return data_topics(spark.read, settings).option("endingOffsets", "latest").load()
 
 
 def kafka_read(batch: Any) -> None:  # noqa: ANN401

@@ -188,6 +188,24 @@ class WindowWriter:
         return restored
 
 
+def data_topics(reader: Any, settings: config.Settings) -> Any:  # noqa: ANN401 - DataStreamReader or DataFrameReader
+    """The data topics from their start, as the consumer reads them; `reader` is spark.readStream, or
+    spark.read for a batch (bench/)."""
+    reader = reader.format("kafka")
+    # The brokers and, with SASL_SSL, TLS and the consumer principal's login.
+    for key, value in kafka_clients.spark_options(settings).items():
+        reader = reader.option(key, value)
+    return (
+        reader.option("subscribe", ",".join(settings.kafka.data_topics))
+        # Known group ids: the ACLs grant the consumer principal the groups with this prefix only.
+        .option("groupIdPrefix", kafka_clients.CONSUMER_GROUP_PREFIX)
+        .option("startingOffsets", "earliest")
+        # The producers write in transactions: records of an aborted one must not count.
+        .option("kafka.isolation.level", "read_committed")
+        .option("kafkaConsumer.pollTimeoutMs", KAFKA_POLL_TIMEOUT_MS)
+    )
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = config.load(principal=kafka_clients.CONSUMER)
@@ -195,20 +213,7 @@ def main() -> int:
     if spark.conf.get("spark.sql.shuffle.partitions") == "200":  # Spark's default: not set by spark-submit
         spark.conf.set("spark.sql.shuffle.partitions", DEFAULT_SHUFFLE_PARTITIONS)
     writer = WindowWriter(spark, settings)
-    reader = spark.readStream.format("kafka")
-    # The brokers and, with SASL_SSL, TLS and the consumer principal's login.
-    for key, value in kafka_clients.spark_options(settings).items():
-        reader = reader.option(key, value)
-    reader = (
-        reader.option("subscribe", ",".join(settings.kafka.data_topics))
-        # Known group ids: the ACLs grant the consumer principal the groups with this prefix only.
-        .option("groupIdPrefix", kafka_clients.CONSUMER_GROUP_PREFIX)
-        .option("startingOffsets", "earliest")
-        .option("failOnDataLoss", "true")
-        # The producers write in transactions: records of an aborted one must not count.
-        .option("kafka.isolation.level", "read_committed")
-        .option("kafkaConsumer.pollTimeoutMs", KAFKA_POLL_TIMEOUT_MS)
-    )
+    reader = data_topics(spark.readStream, settings).option("failOnDataLoss", "true")
     if settings.consumer.max_offsets_per_trigger > 0:
         reader = reader.option("maxOffsetsPerTrigger", settings.consumer.max_offsets_per_trigger)
     query = (
