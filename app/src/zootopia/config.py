@@ -56,6 +56,8 @@ class KafkaSettings:
     reject_topic: str = "zootopia.rejects"
     sources_topic: str = "zootopia.sources"
     progress_topic: str = "zootopia.progress"
+    # One record per resource a source finished (key "<source id>:<resource hash>"), beside its progress.
+    finished_topic: str = "zootopia.finished"
     # Records per Kafka transaction: the unit of progress a restart resumes from.
     transaction_records: int = 2000
     # A stream whose transaction commit takes longer exits and is restarted by systemd.

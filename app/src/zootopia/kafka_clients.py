@@ -7,6 +7,7 @@ Each process logs in as its own principal, so the brokers' ACLs grant it only wh
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -121,6 +122,19 @@ def producer(settings: Settings, **overrides: object) -> KafkaProducer:
 
 def read_compacted(settings: Settings, topic: str, timeout_seconds: float = 60.0) -> dict[str, bytes]:
     """The latest committed value of every key of a one-partition compacted topic (tombstones drop the key).
+    Bounded as a whole: see `scan_compacted`."""
+    values: dict[str, bytes] = {}
+    for key, value in scan_compacted(settings, topic, timeout_seconds):
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value
+    return values
+
+
+def scan_compacted(settings: Settings, topic: str, timeout_seconds: float = 60.0) -> Iterator[tuple[str, bytes | None]]:
+    """Every committed (key, value) of a one-partition compacted topic, in offset order (a key may come
+    more than once, a tombstone's value is None), up to its end when the scan began.
 
     Bounded by `timeout_seconds` as a whole (TimeoutError): kafka-python's own waits are 305 s for the
     end offset and unbounded for the position, and a caller such as the streams agent must get its
@@ -148,15 +162,9 @@ def read_compacted(settings: Settings, topic: str, timeout_seconds: float = 60.0
             end = consumer.end_offsets([partition])[partition]
         except KafkaTimeoutError:
             raise TimeoutError(f"reading {topic} took longer than {timeout_seconds:.0f} s: no end offset") from None
-        values: dict[str, bytes] = {}
         while (position := consumer.position(partition, timeout_ms=left_ms())) is None or position < end:
             for batch in consumer.poll(timeout_ms=min(1000, left_ms())).values():
                 for message in batch:
-                    key = message.key.decode("utf-8")
-                    if message.value is None:
-                        values.pop(key, None)
-                    else:
-                        values[key] = message.value
-        return values
+                    yield message.key.decode("utf-8"), message.value
     finally:
         consumer.close()

@@ -27,6 +27,11 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _CONTENT_ID = re.compile(r"hash://sha256/(?P<hash>[0-9a-f]{64})(?P<member>(?:!/[^!]*?)*)!/L(?P<line>[0-9]+)$")
 
 
+# The member of a resource set aside whole (a dead link, a file that is no archive): no archive member
+# or page is named so.
+WHOLE_RESOURCE = "!/resource"
+
+
 @dataclass(frozen=True)
 class Position:
     """Where a row is: the sha256 of its resource (archive or page), the member in it, the row's line."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import requests
 
 from zootopia.config import Settings
-from zootopia.records import Malformed, Position, Record, ResourceDone, StreamItem
+from zootopia.records import WHOLE_RESOURCE, Malformed, Position, Record, ResourceDone, StreamItem
 from zootopia.sources import crawl, readers
 from zootopia.sources.cache import CacheError, ContentCache
 
@@ -82,10 +82,6 @@ def _resource_rows(
     yield ResourceDone(sha256)
 
 
-# The member name of a whole resource's position (no archive member or page is named so).
-SET_ASIDE_MEMBER = "!/resource"
-
-
 def set_aside_position(url: str) -> Position:
     """The position of a resource set aside whole: the sha256 of its URL (it has no content hash)."""
-    return Position(hashlib.sha256(url.encode("utf-8")).hexdigest(), SET_ASIDE_MEMBER, 1)
+    return Position(hashlib.sha256(url.encode("utf-8")).hexdigest(), WHOLE_RESOURCE, 1)

@@ -14,14 +14,15 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from kafka import KafkaProducer
 
 from zootopia.config import Settings
-from zootopia.kafka_clients import producer, read_compacted
-from zootopia.records import Malformed, Record, ResourceDone, StreamItem
+from zootopia.kafka_clients import producer, read_compacted, scan_compacted
+from zootopia.records import WHOLE_RESOURCE, Malformed, Record, ResourceDone, StreamItem
 from zootopia.streams.backpressure import Backpressure, Lag
-from zootopia.streams.progress import Progress, mark_done
+from zootopia.streams.progress import Progress, mark_done, short
 from zootopia.streams.registry import Source
 from zootopia.streams.watchdog import Watchdog
 
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 
 # A transaction is committed after this many seconds even when few rows came.
 _COMMIT_SECONDS = 5.0
+# Reading every finished resource of every source (GBIF's 52,000 archives are a few MB of records).
+FINISHED_READ_SECONDS = 120.0
 
 
 @dataclass
@@ -46,7 +49,15 @@ def load_progress(settings: Settings, source: Source) -> Progress:
     """The last committed progress. Open the source's producer first: its init_transactions waits until
     the previous instance's transaction is completed, so that progress is visible here."""
     value = read_compacted(settings, settings.kafka.progress_topic).get(source.id)
-    return Progress.from_json(value) if value is not None else Progress(source.id)
+    progress = Progress.from_json(value) if value is not None else Progress(source.id)
+    # Its finished resources, one record each: scanned, never all held as Python objects.
+    prefix = f"{source.id}:"
+    for key, _ in scan_compacted(settings, settings.kafka.finished_topic, FINISHED_READ_SECONDS):
+        if key.startswith(prefix):
+            progress.finished.add(key[len(prefix) :])
+    progress.resources = len(progress.finished)
+    log.info("%s: %d finished resources (%d bytes)", source.url, progress.resources, progress.finished.memory_bytes())
+    return progress
 
 
 def transactional_producer(settings: Settings, source: Source) -> KafkaProducer:
@@ -76,6 +87,8 @@ def run(
     progress.state = "streaming"
     client.begin_transaction()
     try:
+        for resource in progress.take_legacy():
+            _finished(client, settings, source, resource)
         for item in items:
             if isinstance(item, Record):
                 if progress.covers(item.position):
@@ -93,13 +106,17 @@ def run(
                     outcome.skipped += 1
                     continue
                 client.send(settings.kafka.reject_topic, key=key, value=_reject(source, item))
-                if item.position is not None:
+                if item.position is not None and item.position.member == WHOLE_RESOURCE:
+                    # Set aside whole: finished, so that the lines of the progress do not grow with them.
+                    if progress.complete(item.position.resource):
+                        _finished(client, settings, source, item.position.resource)
+                elif item.position is not None:
                     progress.advance(item.position)
                 progress.rejects += 1
                 outcome.rejected += 1
                 pending += 1
-            elif isinstance(item, ResourceDone):
-                progress.complete(item.resource)
+            elif isinstance(item, ResourceDone) and progress.complete(item.resource):
+                _finished(client, settings, source, item.resource)
             if pending >= settings.kafka.transaction_records or time.monotonic() - last_commit > _COMMIT_SECONDS:
                 with guard.guard():
                     _commit(client, settings, progress)
@@ -158,6 +175,12 @@ def _compression_rate(client: KafkaProducer) -> float:
     """Compressed over uncompressed bytes of the producer's recent batches (1 when it has none)."""
     value = client.metrics().get("producer-metrics", {}).get("compression-rate-avg")
     return float(value) if isinstance(value, (int, float)) and 0 < value <= 1 else 1.0
+
+
+def _finished(client: KafkaProducer, settings: Settings, source: Source, resource: str) -> None:
+    """The record of one finished resource, in the transaction of the rows it covers."""
+    key = f"{source.id}:{short(resource)}".encode()
+    client.send(settings.kafka.finished_topic, key=key, value=datetime.now(timezone.utc).isoformat().encode())
 
 
 def _commit(client: KafkaProducer, settings: Settings, progress: Progress) -> None:
