@@ -68,9 +68,11 @@ class Malformed:
 
 @dataclass(frozen=True)
 class ResourceDone:
-    """Every row of a resource has been emitted: a restart can skip the whole resource."""
+    """Every row of a resource has been emitted: a restart can skip the whole resource (by its content's
+    sha256 `resource`, and within the same crawl by its `url` without downloading it)."""
 
     resource: str
+    url: str = ""
 
 
 StreamItem = Union[Record, Malformed, ResourceDone]

@@ -28,6 +28,7 @@ from zootopia.records import KINGDOM, SCIENTIFIC_NAME, Malformed, Record, Resour
 from zootopia.sources import crawl
 from zootopia.sources.cache import ContentCache
 from zootopia.sources.engine import EngineStats, builtin_stream, set_aside_position
+from zootopia.streams.progress import Progress
 
 # The mirror's iDigBio search answers no page past this many hits: small, so the crawl must split.
 IDIGBIO_WINDOW = 5
@@ -270,6 +271,34 @@ def test_an_archive_larger_than_the_cache_is_set_aside_and_the_next_one_read(
     assert (stats.resources, stats.failed_resources, stats.records) == (2, 1, 4956)
     assert cache.usage() <= cache.max_bytes
     assert list(cache.work_dir.iterdir()) == []
+
+
+def test_a_restart_passes_over_the_urls_its_crawl_finished_without_downloading_them(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # A stream killed after GBIF's first archive: its progress has that URL finished in this crawl.
+    first = run("https://gbif.org", settings, tmp_path / "first")
+    done = [item for item in first if isinstance(item, ResourceDone)]
+    assert len(done) == 2
+    assert all(item.url.startswith(settings.services.gbif) for item in done)
+    progress = Progress("s1")
+    progress.complete(done[0].resource)
+    assert progress.finish_url(done[0].url)
+    cache = ContentCache(tmp_path / "again", 10**9)
+    stats = EngineStats()
+    with requests.Session() as session:
+        again = list(
+            builtin_stream("https://gbif.org", settings, cache, session, stats, finished=progress.finished_url)
+        )
+    # Only the second archive is downloaded and read: the first is neither fetched nor re-read row by row.
+    assert (stats.passed_over, stats.resources) == (1, 1)
+    assert [item.resource for item in again if isinstance(item, ResourceDone)] == [done[1].resource]
+    assert len(records(again)) == len(records(first)) - sum(
+        1 for item in records(first) if item.position.resource == done[0].resource
+    )
+    # A recrawl looks at every URL again.
+    progress.next_crawl()
+    assert not progress.finished_url(done[0].url)
 
 
 def test_an_unreachable_registry_is_a_crawl_error(tmp_path: Path) -> None:

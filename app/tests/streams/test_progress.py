@@ -7,7 +7,7 @@ import json
 
 from zootopia.records import Position
 from zootopia.sources.engine import set_aside_position
-from zootopia.streams.progress import FinishedResources, Progress, short
+from zootopia.streams.progress import Progress, short, url_key
 
 ARCHIVE = "b" * 64
 OTHER = "c" * 64
@@ -74,16 +74,19 @@ def test_the_progress_record_does_not_grow_with_the_resources_finished() -> None
     assert progress.finished.memory_bytes() == 960_000
 
 
-def test_finished_resources_answer_by_hash_prefix_and_keep_no_duplicate() -> None:
-    hashes = [hashlib.sha256(str(n).encode()).hexdigest() for n in range(1000)]
-    finished = FinishedResources(hashes[:500] + hashes[:10])
-    assert len(finished) == 500
-    assert all(h in finished for h in hashes[:500])
-    assert not any(h in finished for h in hashes[500:])
-    assert finished.add(hashes[700])
-    assert not finished.add(hashes[700])
-    # A 20-digit short hash and the full one are the same resource.
-    assert short(hashes[700]) in finished
+def test_urls_finished_in_this_crawl_are_known_until_the_next_crawl() -> None:
+    progress = Progress("s1")
+    url = "http://mirror.test/gbif/archives/a.zip"
+    assert progress.finish_url(url)
+    assert not progress.finish_url(url)
+    again = Progress.from_json(progress.to_json())
+    assert again.crawl == 1
+    # Read back from its record by the stream (producer.load_progress), not from the progress record.
+    assert not again.finished_url(url)
+    again.finished_urls.add(url_key(url))
+    assert again.finished_url(url)
+    again.next_crawl()
+    assert (again.crawl, again.finished_url(url)) == (2, False)
 
 
 def test_an_older_release_list_of_finished_resources_is_read_once_and_then_written_as_records() -> None:

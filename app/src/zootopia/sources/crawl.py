@@ -22,6 +22,7 @@ from urllib.parse import urlencode, urlsplit
 import requests
 
 from zootopia.config import Services
+from zootopia.hashset import HashPrefixSet, digest
 
 ResourceKind = Literal["dwca", "idigbio-records"]
 
@@ -79,7 +80,7 @@ def _seed_name(source_url: str) -> str | None:
 
 
 def _gbif(services: Services, session: requests.Session, size: int) -> Iterator[Resource]:
-    seen: set[str] = set()
+    seen = HashPrefixSet()  # 8 bytes an archive, where a set of URLs takes ~150
     offset = 0
     while True:
         url = f"{_base(services.gbif)}/v1/dataset?{urlencode({'offset': offset, 'limit': size})}"
@@ -90,8 +91,7 @@ def _gbif(services: Services, session: requests.Session, size: int) -> Iterator[
                 if not isinstance(endpoint, dict) or endpoint.get("type") != "DWC_ARCHIVE":
                     continue
                 archive = endpoint.get("url")
-                if isinstance(archive, str) and archive and archive not in seen:
-                    seen.add(archive)
+                if isinstance(archive, str) and archive and seen.add(digest(archive)):
                     yield Resource(archive, "dwca")
         if page.get("endOfRecords", True) or not results:
             return
@@ -99,7 +99,7 @@ def _gbif(services: Services, session: requests.Session, size: int) -> Iterator[
 
 
 def _obis(services: Services, session: requests.Session, size: int) -> Iterator[Resource]:
-    seen: set[str] = set()
+    seen = HashPrefixSet()
     skip = 0
     while True:
         url = f"{_base(services.obis)}/v3/dataset?{urlencode({'skip': skip, 'size': size})}"
@@ -107,8 +107,7 @@ def _obis(services: Services, session: requests.Session, size: int) -> Iterator[
         results = _list(page, "results", url)
         for dataset in results:
             archive = dataset.get("archive")
-            if isinstance(archive, str) and archive.strip() and archive not in seen:
-                seen.add(archive)
+            if isinstance(archive, str) and archive.strip() and seen.add(digest(archive)):
                 yield Resource(archive, "dwca")
         skip += len(results)
         if not results or skip >= _int(page, "total", url):

@@ -13,7 +13,7 @@ to try again.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import requests
@@ -31,6 +31,8 @@ class EngineStats:
     records: int = 0
     malformed: int = 0
     bytes: int = 0
+    # Resources finished earlier in the same crawl (a restart): not downloaded again.
+    passed_over: int = 0
 
 
 def builtin_stream(
@@ -40,10 +42,15 @@ def builtin_stream(
     session: requests.Session,
     stats: EngineStats | None = None,
     pages: crawl.PageSizes | None = None,
+    finished: Callable[[str], bool] | None = None,
 ) -> Iterator[StreamItem]:
-    """Every row of every resource `source_url` names, resource after resource."""
+    """Every row of every resource `source_url` names, resource after resource; a resource whose URL
+    `finished` says this crawl already finished is passed over without being downloaded."""
     stats = stats if stats is not None else EngineStats()
     for resource in crawl.resolve(source_url, settings.services, session, pages):
+        if finished is not None and finished(resource.url):
+            stats.passed_over += 1
+            continue
         yield from _resource_rows(resource, settings, cache, session, stats)
 
 
@@ -79,7 +86,7 @@ def _resource_rows(
         stats.failed_resources += 1
         yield Malformed(resource.url, f"{named} unreadable: {error}", set_aside_position(resource.url))
         return
-    yield ResourceDone(sha256)
+    yield ResourceDone(sha256, resource.url)
 
 
 def set_aside_position(url: str) -> Position:

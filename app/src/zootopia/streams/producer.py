@@ -22,7 +22,7 @@ from zootopia.config import Settings
 from zootopia.kafka_clients import producer, read_compacted, scan_compacted
 from zootopia.records import WHOLE_RESOURCE, Malformed, Record, ResourceDone, StreamItem
 from zootopia.streams.backpressure import Backpressure, Lag
-from zootopia.streams.progress import Progress, mark_done, short
+from zootopia.streams.progress import Progress, mark_done, short, url_key
 from zootopia.streams.registry import Source
 from zootopia.streams.watchdog import Watchdog
 
@@ -50,13 +50,24 @@ def load_progress(settings: Settings, source: Source) -> Progress:
     the previous instance's transaction is completed, so that progress is visible here."""
     value = read_compacted(settings, settings.kafka.progress_topic).get(source.id)
     progress = Progress.from_json(value) if value is not None else Progress(source.id)
-    # Its finished resources, one record each: scanned, never all held as Python objects.
-    prefix = f"{source.id}:"
-    for key, _ in scan_compacted(settings, settings.kafka.finished_topic, FINISHED_READ_SECONDS):
-        if key.startswith(prefix):
+    # Its finished resources, one record each: scanned, never all held as Python objects. A URL's
+    # record names the crawl that finished it: only the current crawl's are passed over.
+    prefix, url_prefix = f"{source.id}:", f"{source.id}:{_URL}"
+    for key, body in scan_compacted(settings, settings.kafka.finished_topic, FINISHED_READ_SECONDS):
+        if key.startswith(url_prefix):
+            if body is not None and json.loads(body).get("crawl") == progress.crawl:
+                progress.finished_urls.add(key[len(url_prefix) :])
+        elif key.startswith(prefix):
             progress.finished.add(key[len(prefix) :])
     progress.resources = len(progress.finished)
-    log.info("%s: %d finished resources (%d bytes)", source.url, progress.resources, progress.finished.memory_bytes())
+    log.info(
+        "%s: %d finished resources, %d URLs finished in crawl %d (%d bytes)",
+        source.url,
+        progress.resources,
+        len(progress.finished_urls),
+        progress.crawl,
+        progress.finished.memory_bytes() + progress.finished_urls.memory_bytes(),
+    )
     return progress
 
 
@@ -84,11 +95,13 @@ def run(
     key = source.url.encode("utf-8")
     pending = 0
     last_commit = time.monotonic()
+    if progress.state == "done":
+        progress.next_crawl()
     progress.state = "streaming"
     client.begin_transaction()
     try:
         for resource in progress.take_legacy():
-            _finished(client, settings, source, resource)
+            _finished(client, settings, source, progress, resource)
         for item in items:
             if isinstance(item, Record):
                 if progress.covers(item.position):
@@ -107,16 +120,15 @@ def run(
                     continue
                 client.send(settings.kafka.reject_topic, key=key, value=_reject(source, item))
                 if item.position is not None and item.position.member == WHOLE_RESOURCE:
-                    # Set aside whole: finished, so that the lines of the progress do not grow with them.
-                    if progress.complete(item.position.resource):
-                        _finished(client, settings, source, item.position.resource)
+                    # Set aside whole (`raw` is its URL): finished, so that the open lines do not grow with them.
+                    _finished(client, settings, source, progress, item.position.resource, item.raw)
                 elif item.position is not None:
                     progress.advance(item.position)
                 progress.rejects += 1
                 outcome.rejected += 1
                 pending += 1
-            elif isinstance(item, ResourceDone) and progress.complete(item.resource):
-                _finished(client, settings, source, item.resource)
+            elif isinstance(item, ResourceDone):
+                _finished(client, settings, source, progress, item.resource, item.url)
             if pending >= settings.kafka.transaction_records or time.monotonic() - last_commit > _COMMIT_SECONDS:
                 with guard.guard():
                     _commit(client, settings, progress)
@@ -177,10 +189,20 @@ def _compression_rate(client: KafkaProducer) -> float:
     return float(value) if isinstance(value, (int, float)) and 0 < value <= 1 else 1.0
 
 
-def _finished(client: KafkaProducer, settings: Settings, source: Source, resource: str) -> None:
-    """The record of one finished resource, in the transaction of the rows it covers."""
-    key = f"{source.id}:{short(resource)}".encode()
-    client.send(settings.kafka.finished_topic, key=key, value=datetime.now(timezone.utc).isoformat().encode())
+# Key infix of a finished URL's record ("<source id>:url:<hash>"); a content's is "<source id>:<hash>".
+_URL = "url:"
+
+
+def _finished(
+    client: KafkaProducer, settings: Settings, source: Source, progress: Progress, resource: str, url: str = ""
+) -> None:
+    """A finished resource: its records (its content's, and its URL's in this crawl), in the transaction of
+    the rows it covers, for those not written already."""
+    body = json.dumps({"crawl": progress.crawl, "at": datetime.now(timezone.utc).isoformat()}).encode()
+    if progress.complete(resource):
+        client.send(settings.kafka.finished_topic, key=f"{source.id}:{short(resource)}".encode(), value=body)
+    if url and progress.finish_url(url):
+        client.send(settings.kafka.finished_topic, key=f"{source.id}:{_URL}{url_key(url)}".encode(), value=body)
 
 
 def _commit(client: KafkaProducer, settings: Settings, progress: Progress) -> None:

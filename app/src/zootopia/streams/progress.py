@@ -11,55 +11,18 @@ record stays small whatever the number of resources.
 from __future__ import annotations
 
 import json
-from array import array
-from bisect import bisect_left
-from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 
+from zootopia.hashset import HashPrefixSet, digest
 from zootopia.records import Position
 
 # Resource hashes are kept to this many hex digits in the lines' keys and the finished resources' records.
 _HASH_DIGITS = 20
-# A finished resource is held in memory as the first 64 bits of its hash: 8 bytes each.
-_KEY_DIGITS = 16
 
 
 def short(resource: str) -> str:
     return resource[:_HASH_DIGITS]
-
-
-class FinishedResources:
-    """The resources a source has finished, by hash: a sorted array of 64-bit prefixes (8 bytes a
-    resource, 1 MB for 120,000), so that a crawl of a whole registry holds no Python object per
-    resource. The list itself lives in Kafka, one record per resource (producer.py)."""
-
-    def __init__(self, resources: Iterable[str] = ()) -> None:
-        self._keys = array("Q", sorted({_key(resource) for resource in resources}))
-
-    def __contains__(self, resource: str) -> bool:
-        key = _key(resource)
-        at = bisect_left(self._keys, key)
-        return at < len(self._keys) and self._keys[at] == key
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def memory_bytes(self) -> int:
-        return self._keys.itemsize * len(self._keys)
-
-    def add(self, resource: str) -> bool:
-        """Adds it; False if it was there already."""
-        key = _key(resource)
-        at = bisect_left(self._keys, key)
-        if at < len(self._keys) and self._keys[at] == key:
-            return False
-        self._keys.insert(at, key)
-        return True
-
-
-def _key(resource: str) -> int:
-    return int(resource[:_KEY_DIGITS], 16)
 
 
 @dataclass
@@ -74,15 +37,19 @@ class Progress:
     # Backpressure: how often the stream paused, and the consumer's lag (records) it saw last.
     pauses: int = 0
     lag_records: int = 0
-    # How many resources the source has finished (their hashes: `finished`).
+    # How many resources the source has finished (their content hashes: `finished`).
     resources: int = 0
+    # The crawl of the source this is (1, then one more each recrawl), and the URLs it finished:
+    # a restart passes over those without downloading them again.
+    crawl: int = 1
     # Written by releases before the finished resources had records of their own: read, never written.
     resources_done: list[str] = field(default_factory=list)
     # "<resource>!<member>" -> last line sent, of the resources still open
     lines: dict[str, int] = field(default_factory=dict)
     updated_at: str = ""
     done_at: str = ""
-    finished: FinishedResources = field(init=False, repr=False, compare=False)
+    finished: HashPrefixSet = field(init=False, repr=False, compare=False)
+    finished_urls: HashPrefixSet = field(init=False, repr=False, compare=False)
 
     def covers(self, position: Position) -> bool:
         resource = short(position.resource)
@@ -103,6 +70,19 @@ class Progress:
         self.resources = len(self.finished)
         return True
 
+    def finish_url(self, url: str) -> bool:
+        """This crawl finished the resource at `url`: True if it had not (its record is then to be written)."""
+        return self.finished_urls.add(url_key(url))
+
+    def finished_url(self, url: str) -> bool:
+        """Did this crawl finish the resource at `url`?"""
+        return url_key(url) in self.finished_urls
+
+    def next_crawl(self) -> None:
+        """A recrawl: every URL is looked at again (contents already sent are still skipped row by row)."""
+        self.crawl += 1
+        self.finished_urls = HashPrefixSet()
+
     def take_legacy(self) -> list[str]:
         """The finished resources an older release listed in this record: they get records of their own."""
         legacy, self.resources_done = self.resources_done, []
@@ -118,8 +98,14 @@ class Progress:
         return cls(**json.loads(data))
 
     def __post_init__(self) -> None:
-        self.finished = FinishedResources(self.resources_done)
+        self.finished = HashPrefixSet(self.resources_done)
+        self.finished_urls = HashPrefixSet()
         self.resources = max(self.resources, len(self.finished))
+
+
+def url_key(url: str) -> str:
+    """A resource URL's name in the finished records and `finished_urls`: its sha256, shortened."""
+    return short(digest(url))
 
 
 def _now() -> str:

@@ -14,13 +14,15 @@ from zootopia.config import Settings
 from zootopia.records import StreamItem, parse_stream_line
 from zootopia.streams import producer, registry
 from zootopia.streams.backpressure import Backpressure
+from zootopia.streams.progress import Progress
 from zootopia.streams.watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
 
-def engine_items(settings: Settings, source: registry.Source) -> Iterator[StreamItem]:
-    """The rows of a source from the configured engine."""
+def engine_items(settings: Settings, source: registry.Source, progress: Progress) -> Iterator[StreamItem]:
+    """The rows of a source from the configured engine; the built-in one passes over the resources
+    `progress` says this crawl finished, without downloading them."""
     if settings.engine == "preston":
         from zootopia.sources.preston import preston_stream
 
@@ -31,7 +33,7 @@ def engine_items(settings: Settings, source: registry.Source) -> Iterator[Stream
     from zootopia.sources.engine import builtin_stream
 
     cache = ContentCache(Path(settings.cache.dir), settings.cache.max_bytes)
-    return builtin_stream(source.url, settings, cache, requests.Session())
+    return builtin_stream(source.url, settings, cache, requests.Session(), finished=progress.finished_url)
 
 
 def seconds_until_recrawl(settings: Settings, progress_done_at: str) -> float:
@@ -58,7 +60,9 @@ def run_source(settings: Settings, source_id: str) -> int:
                     if _registered(settings, source_id) is None:
                         return 0
                     continue
-            producer.run(client, settings, source, engine_items(settings, source), progress, watchdog, pressure)
+            producer.run(
+                client, settings, source, engine_items(settings, source, progress), progress, watchdog, pressure
+            )
     finally:
         pressure.close()
         client.close()
