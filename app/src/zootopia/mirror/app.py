@@ -16,12 +16,17 @@ log = logging.getLogger(__name__)
 
 
 def create_app(
-    data_dir: Path, base_url: str, idigbio_window: int = idigbio.SEARCH_WINDOW, idigbio_scale_records: int = 0
+    data_dir: Path,
+    base_url: str,
+    idigbio_window: int = idigbio.SEARCH_WINDOW,
+    idigbio_scale_records: int = 0,
+    gbif_scale_datasets: int = 0,
 ) -> Flask:
     """Load and index the recorded data once; `base_url` is how clients reach the mirror (archive URLs).
 
     `idigbio_window`: the iDigBio search's result window; `idigbio_scale_records`: when not 0, one
-    more iDigBio recordset of that many records, without an archive link (the scale bench's).
+    more iDigBio recordset of that many records, without an archive link (the scale bench's);
+    `gbif_scale_datasets`: when not 0, a GBIF registry of that many datasets (the scale bench's).
     """
     started = time.monotonic()
     base_url = base_url.rstrip("/")
@@ -31,7 +36,7 @@ def create_app(
     if idigbio_scale_records:
         index = idigbio.scale_recordset(index, idigbio_scale_records)
     app = Flask(__name__)
-    app.register_blueprint(gbif.blueprint(archives, base_url))
+    app.register_blueprint(gbif.blueprint(archives, base_url, gbif_scale_datasets))
     app.register_blueprint(obis.blueprint(datasets, base_url))
     app.register_blueprint(idigbio.blueprint(index, idigbio_window))
 

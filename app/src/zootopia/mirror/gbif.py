@@ -25,36 +25,43 @@ class GbifArchive:
         # A stable dataset key, so restarts of the mirror list the same datasets.
         return str(uuid.uuid5(uuid.NAMESPACE_URL, "zootopia-mirror:gbif/" + self.name))
 
+    def copy_key(self, copy: int) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"zootopia-mirror:gbif/{self.name}?copy={copy}"))
+
 
 def load_archives(data_dir: Path) -> list[GbifArchive]:
     """Every gbif/*.zip, sorted by file name."""
     return [GbifArchive(path.name, path) for path in sorted((data_dir / "gbif").glob("*.zip"))]
 
 
-def blueprint(archives: list[GbifArchive], base_url: str) -> Blueprint:
+def blueprint(archives: list[GbifArchive], base_url: str, scale_datasets: int = 0) -> Blueprint:
+    """`scale_datasets`: when not 0, the registry lists that many datasets, the recorded archives
+    repeated in turn, each copy under a key and URL of its own (the scale bench's registry)."""
     by_name = {archive.name: archive for archive in archives}
     bp = Blueprint("gbif", __name__, url_prefix="/gbif")
+    total = scale_datasets or len(archives)
+
+    def dataset(number: int) -> dict[str, object]:
+        archive = archives[number % len(archives)]
+        copy = number // len(archives)
+        url = f"{base_url}/gbif/archives/{archive.name}"
+        return {
+            "key": archive.key if not scale_datasets else archive.copy_key(copy),
+            "title": Path(archive.name).stem,
+            "type": "OCCURRENCE",
+            "endpoints": [{"type": "DWC_ARCHIVE", "url": url if not scale_datasets else f"{url}?copy={copy}"}],
+        }
 
     @bp.get("/v1/dataset")
     def datasets() -> Response:
         offset = non_negative(request.args, "offset", 0)
         limit = page_size(request.args, "limit", DEFAULT_LIMIT, MAX_LIMIT)
-        page = archives[offset : offset + limit]
-        results = [
-            {
-                "key": archive.key,
-                "title": Path(archive.name).stem,
-                "type": "OCCURRENCE",
-                "endpoints": [{"type": "DWC_ARCHIVE", "url": f"{base_url}/gbif/archives/{archive.name}"}],
-            }
-            for archive in page
-        ]
         return jsonify(
             offset=offset,
             limit=limit,
-            endOfRecords=offset + limit >= len(archives),
-            count=len(archives),
-            results=results,
+            endOfRecords=offset + limit >= total,
+            count=total,
+            results=[dataset(number) for number in range(offset, min(offset + limit, total))],
         )
 
     @bp.get("/archives/<name>")
