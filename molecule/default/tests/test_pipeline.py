@@ -317,6 +317,39 @@ def test_the_cache_stayed_within_its_bound(streamed: list[dict[str, Any]]) -> No
         assert used <= settings["cache"]["max_bytes"], node
 
 
+# The keys and crawls of the finished resources' records (zootopia.finished), latest value per key.
+READ_FINISHED = """
+import json
+from kafka import KafkaConsumer, TopicPartition
+consumer = KafkaConsumer({login}, bootstrap_servers='node0:9092', isolation_level='read_committed',
+                         enable_auto_commit=False, consumer_timeout_ms=15000)
+part = TopicPartition('zootopia.finished', 0)
+consumer.assign([part])
+consumer.seek_to_beginning()
+end = consumer.end_offsets([part])[part]
+found = {{}}
+for message in consumer:
+    found[message.key.decode()] = json.loads(message.value)['crawl']
+    if consumer.position(part) >= end:
+        break
+print(json.dumps(found))
+"""
+
+
+def test_each_finished_resource_is_a_record_of_its_own(streamed: list[dict[str, Any]]) -> None:
+    script = READ_FINISHED.format(login=kafka_login("admin")).replace("'", "'\\''")
+    finished: dict[str, int] = json.loads(on("node0", f"/opt/zootopia/app/venv/bin/python -c '{script}'"))
+    gbif = next(row for row in streams() if row["url"] == "https://gbif.org")
+    mine = {key: crawl for key, crawl in finished.items() if key.startswith(gbif["id"] + ":")}
+    # GBIF's two recorded archives: each by its content and by its URL, in the first crawl.
+    assert sorted(key.split(":")[1] == "url" for key in mine) == [False, False, True, True], mine
+    assert set(mine.values()) == {1}
+    idigbio = next(row for row in streams() if row["url"] == "https://idigbio.org")
+    dead = groundtruth.idigbio_dead_links()
+    # Every dead link (set aside whole) is finished too, so the progress does not keep it as an open line.
+    assert sum(key.startswith(idigbio["id"] + ":url:") for key in finished) >= len(dead)
+
+
 def test_a_restarted_exhausted_stream_sends_nothing_again(streamed: list[dict[str, Any]]) -> None:
     row = next(row for row in streams() if row["url"] == "https://idigbio.org")
     on(row["node"], f"systemctl restart zootopia-stream@{row['id']}")
