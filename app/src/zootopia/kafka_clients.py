@@ -21,6 +21,8 @@ STREAMS = "streams"  # the agents and streams: data topics, rejects, progress (t
 CONSUMER = "consumer"  # the Spark job: reads the data topics
 # The Spark job's consumer group ids start with this, so the ACLs can name them by prefix.
 CONSUMER_GROUP_PREFIX = "zootopia-consumer"
+# The group the consumer commits the offsets its windows counted to; the streams read it (backpressure).
+COUNTED_GROUP = CONSUMER_GROUP_PREFIX
 # How long a client tries the bootstrap brokers before it gives up (NoBrokersAvailable).
 API_VERSION_TIMEOUT_MS = 30000
 

@@ -16,10 +16,9 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from zootopia.config import Settings
-from zootopia.kafka_clients import CONSUMER_GROUP_PREFIX, connection
+from zootopia.kafka_clients import COUNTED_GROUP, connection
 
 LOG = logging.getLogger("zootopia.consumer")
-COUNTED_GROUP = CONSUMER_GROUP_PREFIX
 
 
 def counted_offsets(progress: dict[str, Any] | None) -> dict[TopicPartition, int]:

@@ -22,13 +22,10 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 
 from zootopia.config import Settings
-from zootopia.kafka_clients import CONSUMER_GROUP_PREFIX, connection
+from zootopia.kafka_clients import COUNTED_GROUP, connection
 
 log = logging.getLogger(__name__)
 
-# The group the consumer commits its counted offsets to (kafka_clients.CONSUMER_GROUP_PREFIX
-# grants the consumer principal the groups with this prefix).
-COUNTED_GROUP = CONSUMER_GROUP_PREFIX
 # How often a paused stream asks again.
 POLL_SECONDS = 5.0
 _REQUEST_TIMEOUT_MS = 30000
