@@ -255,20 +255,22 @@ def test_a_resource_that_is_no_archive_is_set_aside(settings: Settings, mirror: 
     assert "neither a zip nor a tar file" in items[0].reason
 
 
-def test_an_archive_larger_than_the_cache_is_set_aside_and_the_next_one_read(
+def test_an_archive_larger_than_the_cache_is_read_in_place_and_the_next_one_through_the_cache(
     settings: Settings, data_dir: Path, tmp_path: Path
 ) -> None:
     big = data_dir / "gbif/gbif-download-0013147-250515123054153.zip"
+    small = data_dir / "gbif/nrm-herpetology-dwca-20180905.zip"
     cache = ContentCache(tmp_path / "cache", big.stat().st_size - 1)
     stats = EngineStats()
     with requests.Session() as session:
         items = list(builtin_stream("https://gbif.org", settings, cache, session, stats))
-    malformed = [item for item in items if isinstance(item, Malformed)]
-    assert len(malformed) == 1
-    assert malformed[0].raw.endswith("/gbif/archives/gbif-download-0013147-250515123054153.zip")
-    assert "larger than the whole cache" in malformed[0].reason
-    assert len(records(items)) == 4956
-    assert (stats.resources, stats.failed_resources, stats.records) == (2, 1, 4956)
+    assert [item for item in items if isinstance(item, Malformed)] == []
+    assert len(records(items)) == 7929 + 4956
+    assert (stats.resources, stats.failed_resources, stats.in_place, stats.records) == (2, 0, 1, 7929 + 4956)
+    # The small one went through the cache (its identity is its sha256); the big one never did.
+    assert [path.name for path in cache.path_of("00").parent.parent.glob("??/*")] == [
+        hashlib.sha256(small.read_bytes()).hexdigest()
+    ]
     assert cache.usage() <= cache.max_bytes
     assert list(cache.work_dir.iterdir()) == []
 

@@ -16,10 +16,11 @@ from testinfra.host import Host
 ROOT = Path(__file__).resolve().parents[3]
 # The controller tests' folder, for the one ansible-playbook runner of both test trees.
 sys.path.insert(0, str(ROOT / "tests"))
-# The modules in the order they run: deployment first; the pipeline checks before the checks that read
-# the results they leave; the master's restart (end of test_api) before the last look at every unit; the
-# secrets once everything that could leak one has run; the firewall last, once every node has been
-# restarted (its rules must come back at boot).
+# The modules in the order they run: deployment first; the pipeline checks (the seeds, then a large
+# archive, which removes its source when done) before the checks that read the results they leave;
+# the master's restart (end of test_api) before the last look at every unit; the secrets once
+# everything that could leak one has run; the firewall last, once every node has been restarted (its
+# rules must come back at boot).
 ORDER = [
     "test_app",
     "test_api_deploy",
@@ -28,6 +29,7 @@ ORDER = [
     "test_kafka_security",
     "test_operations",
     "test_pipeline",
+    "test_large_archive",
     "test_dashboard",
     "test_api",
     "test_units",

@@ -75,6 +75,11 @@ def _archive_rows(path: Path) -> Iterator[tuple[object, object]]:
         )
 
 
+def archive(path: Path) -> Truth:
+    """Any Darwin Core Archive's core rows."""
+    return Truth().add(_archive_rows(path))
+
+
 def gbif() -> Truth:
     truth = Truth()
     for path in sorted((DATA / "gbif").glob("*.zip")):

@@ -36,7 +36,7 @@ def create_app(
     if idigbio_scale_records:
         index = idigbio.scale_recordset(index, idigbio_scale_records)
     app = Flask(__name__)
-    app.register_blueprint(gbif.blueprint(archives, base_url, gbif_scale_datasets))
+    app.register_blueprint(gbif.blueprint(archives, base_url, data_dir / "gbif", gbif_scale_datasets))
     app.register_blueprint(obis.blueprint(datasets, base_url))
     app.register_blueprint(idigbio.blueprint(index, idigbio_window))
 

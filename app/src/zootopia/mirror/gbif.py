@@ -1,4 +1,5 @@
-"""GBIF: the dataset registry (/v1/dataset) listing one dataset per recorded archive, and the archives."""
+"""GBIF: the dataset registry (/v1/dataset) listing one dataset per recorded archive, the archives, and
+large archives of their rows (large.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from flask import Blueprint, Response, jsonify, request, send_file
 from werkzeug.exceptions import NotFound
 
+from zootopia.mirror.large import LargeArchives
 from zootopia.mirror.params import non_negative, page_size
 
 DEFAULT_LIMIT = 20
@@ -34,11 +36,13 @@ def load_archives(data_dir: Path) -> list[GbifArchive]:
     return [GbifArchive(path.name, path) for path in sorted((data_dir / "gbif").glob("*.zip"))]
 
 
-def blueprint(archives: list[GbifArchive], base_url: str, scale_datasets: int = 0) -> Blueprint:
-    """`scale_datasets`: when not 0, the registry lists that many datasets, the recorded archives
+def blueprint(archives: list[GbifArchive], base_url: str, gbif_dir: Path, scale_datasets: int = 0) -> Blueprint:
+    """`gbif_dir`: the recorded data's gbif/, whose download /gbif/large/<n>MiB.zip repeats;
+    `scale_datasets`: when not 0, the registry lists that many datasets, the recorded archives
     repeated in turn, each copy under a key and URL of its own (the scale bench's registry)."""
     by_name = {archive.name: archive for archive in archives}
     bp = Blueprint("gbif", __name__, url_prefix="/gbif")
+    large = LargeArchives(gbif_dir)
     total = scale_datasets or len(archives)
 
     def dataset(number: int) -> dict[str, object]:
@@ -63,6 +67,12 @@ def blueprint(archives: list[GbifArchive], base_url: str, scale_datasets: int = 
             count=total,
             results=[dataset(number) for number in range(offset, min(offset + limit, total))],
         )
+
+    @bp.get("/large/<int:mebibytes>MiB.zip")
+    def large_archive(mebibytes: int) -> Response:
+        # An archive larger than the streams' cache, read in place by range requests (send_file answers them).
+        path = large.path(mebibytes)
+        return send_file(path, mimetype="application/zip", download_name=path.name, max_age=0)
 
     @bp.get("/archives/<name>")
     def archive(name: str) -> Response:

@@ -2,7 +2,9 @@
 
 A seed is crawled into resources; each is downloaded into the content cache,
 kept pinned while its rows are read, and streamed row by row, then closed by a
-ResourceDone. A resource that cannot be downloaded or read becomes one
+ResourceDone. A zip larger than the whole cache is read in place instead, by
+range requests (ranged.py): the disk a stream uses stays within the cache's
+bound whatever the archive's size. A resource that cannot be downloaded or read becomes one
 Malformed and the stream goes on with the next; its position is the resource's
 own (`set_aside_position`), so a stream's progress covers it and a restarted
 stream does not set it aside twice. A registry that cannot be read raises
@@ -12,7 +14,9 @@ to try again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -21,7 +25,11 @@ import requests
 from zootopia.config import Settings
 from zootopia.records import WHOLE_RESOURCE, Malformed, Position, Record, ResourceDone, StreamItem
 from zootopia.sources import crawl, readers
-from zootopia.sources.cache import CacheError, ContentCache
+from zootopia.sources.cache import CacheError, CacheFull, ContentCache
+from zootopia.sources.ranged import RangedFile
+
+# Reads of an archive in place are buffered so: zipfile's many small header reads cost no request each.
+_IN_PLACE_BUFFER = 256 * 1024
 
 
 @dataclass
@@ -33,6 +41,8 @@ class EngineStats:
     bytes: int = 0
     # Resources finished earlier in the same crawl (a restart): not downloaded again.
     passed_over: int = 0
+    # Archives larger than the cache, read in place by range requests.
+    in_place: int = 0
 
 
 def builtin_stream(
@@ -43,15 +53,17 @@ def builtin_stream(
     stats: EngineStats | None = None,
     pages: crawl.PageSizes | None = None,
     finished: Callable[[str], bool] | None = None,
+    sent: Callable[[str], bool] | None = None,
 ) -> Iterator[StreamItem]:
     """Every row of every resource `source_url` names, resource after resource; a resource whose URL
-    `finished` says this crawl already finished is passed over without being downloaded."""
+    `finished` says this crawl already finished is passed over without being downloaded, and one whose
+    content `sent` says was sent whole is closed without reading its rows."""
     stats = stats if stats is not None else EngineStats()
     for resource in crawl.resolve(source_url, settings.services, session, pages):
         if finished is not None and finished(resource.url):
             stats.passed_over += 1
             continue
-        yield from _resource_rows(resource, settings, cache, session, stats)
+        yield from _resource_rows(resource, settings, cache, session, stats, sent)
 
 
 def _resource_rows(
@@ -60,6 +72,7 @@ def _resource_rows(
     cache: ContentCache,
     session: requests.Session,
     stats: EngineStats,
+    sent: Callable[[str], bool] | None,
 ) -> Iterator[StreamItem]:
     stats.resources += 1
     # The reason of a resource set aside names what listed it (e.g. its iDigBio recordset).
@@ -69,24 +82,52 @@ def _resource_rows(
         yield Malformed(resource.url, f"{named}: {resource.failure}", set_aside_position(resource.url))
         return
     try:
-        with cache.fetching(resource.url, session, settings.services.timeout_seconds) as cached:
-            stats.bytes += cached.size
-            if resource.kind == "dwca":
-                rows = readers.read_dwca(cached.path, cached.sha256, cache.work_dir)
-            else:
-                rows = readers.read_idigbio_page(cached.path, cached.sha256)
+        with contextlib.ExitStack() as stack:
+            identity, rows = _open(resource, settings, cache, session, stats, stack)
+            if sent is not None and sent(identity):
+                # Content a previous crawl sent whole: no row to read again (a recrawl of unchanged data).
+                yield ResourceDone(identity, resource.url)
+                return
             for item in rows:
                 if isinstance(item, Record):
                     stats.records += 1
                 else:
                     stats.malformed += 1
                 yield item
-            sha256 = cached.sha256
     except (CacheError, readers.ArchiveError) as error:
         stats.failed_resources += 1
         yield Malformed(resource.url, f"{named} unreadable: {error}", set_aside_position(resource.url))
         return
-    yield ResourceDone(sha256, resource.url)
+    yield ResourceDone(identity, resource.url)
+
+
+def _open(
+    resource: crawl.Resource,
+    settings: Settings,
+    cache: ContentCache,
+    session: requests.Session,
+    stats: EngineStats,
+    stack: contextlib.ExitStack,
+) -> tuple[str, Iterator[readers.Row]]:
+    """The resource's identity and its rows: from the cache (identity: the content's sha256), or, for
+    an archive larger than the cache, read in place by range requests (identity: its listing's)."""
+    timeout = settings.services.timeout_seconds
+    try:
+        cached = stack.enter_context(cache.fetching(resource.url, session, timeout))
+    except CacheFull:
+        if resource.kind != "dwca":
+            raise
+        stats.in_place += 1
+        ranged = stack.enter_context(RangedFile(resource.url, session, timeout))
+        stats.bytes += ranged.size
+        archive, identity = readers.open_zip_in_place(io.BufferedReader(ranged, _IN_PLACE_BUFFER))
+        stack.enter_context(archive)
+        ranged.stop_at([info.header_offset for info in archive.infolist()] + [archive.start_dir])
+        return identity, readers.zip_rows(archive, identity, resource.url)
+    stats.bytes += cached.size
+    if resource.kind == "dwca":
+        return cached.sha256, readers.read_dwca(cached.path, cached.sha256, cache.work_dir)
+    return cached.sha256, readers.read_idigbio_page(cached.path, cached.sha256)
 
 
 def set_aside_position(url: str) -> Position:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import json
 import os
@@ -61,7 +62,7 @@ def read_dwca(path: Path, sha256: str, work_dir: Path | None = None) -> Iterator
             data_file = content / descriptor.file_location
             if not data_file.is_file():
                 raise ArchiveError(f"the core file {descriptor.file_location} is not in the archive")
-            yield from _core_rows(data_file.open, descriptor, sha256)
+            yield from _core_rows(data_file.open, descriptor, sha256, f"hash://sha256/{sha256}")
 
 
 def work_prefix() -> str:
@@ -75,28 +76,58 @@ def _zip_rows(path: Path, sha256: str) -> Iterator[Row]:
     except (OSError, zipfile.BadZipFile) as error:
         raise ArchiveError(f"cannot open the zip: {error}") from error
     with archive:
-        names = set(archive.namelist())
-        # meta.xml at the root, or one folder down for archives zipped with their folder.
-        meta = "meta.xml" if "meta.xml" in names else next((n for n in sorted(names) if _is_nested_meta(n)), None)
-        if meta is None:
-            raise ArchiveError("no meta.xml in the archive")
-        folder = meta[: -len("meta.xml")]
-        try:
-            descriptor = ArchiveDescriptor(archive.read(meta).decode("utf-8"), files_to_ignore=[]).core
-        except Exception as error:  # whatever the library trips on, the archive is unusable
-            raise ArchiveError(f"meta.xml is not a readable descriptor: {type(error).__name__}: {error}") from error
-        location = folder + descriptor.file_location
-        if location not in names:
-            raise ArchiveError(f"the core file {descriptor.file_location} is not in the archive")
+        yield from zip_rows(archive, sha256, f"hash://sha256/{sha256}")
 
-        def open_core(mode: str = "rb", encoding: str = "utf-8", errors: str = "strict", newline: str = "") -> IO[Any]:
-            raw = archive.open(location)
-            return raw if mode == "rb" else io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline=newline)
 
-        try:
-            yield from _core_rows(open_core, descriptor, sha256)
-        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
-            raise ArchiveError(f"the core file is damaged: {error}") from error
+def open_zip_in_place(file: IO[bytes]) -> tuple[zipfile.ZipFile, str]:
+    """A zip read where it is (an archive larger than the cache, whose content hash is unknown until
+    every byte is read): the archive, and its identity, the sha256 of its listing (`listing_digest`)."""
+    try:
+        archive = zipfile.ZipFile(file)
+    except zipfile.BadZipFile as error:
+        raise ArchiveError(
+            "larger than the cache and not a zip: a tar.gz is one compressed stream that cannot be read in"
+            " parts, so it is read only through the cache; raise cache.max_bytes above its size to read it"
+        ) from error
+    except OSError as error:
+        raise ArchiveError(f"cannot open the zip: {error}") from error
+    return archive, listing_digest(archive)
+
+
+def listing_digest(archive: zipfile.ZipFile) -> str:
+    """The sha256 of a zip's central directory as zipfile reads it: every member's name, CRC-32, sizes
+    and offset. Two archives with the same listing hold the same bytes in every member (up to CRC-32)."""
+    digest = hashlib.sha256(b"zip-listing\n")
+    for info in archive.infolist():
+        entry = f"{info.filename}\t{info.CRC}\t{info.compress_size}\t{info.file_size}\t{info.header_offset}\n"
+        digest.update(entry.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def zip_rows(archive: zipfile.ZipFile, resource: str, origin: str) -> Iterator[Row]:
+    """Every core row of an open zip; positions name `resource`, content ids `origin`."""
+    names = set(archive.namelist())
+    # meta.xml at the root, or one folder down for archives zipped with their folder.
+    meta = "meta.xml" if "meta.xml" in names else next((n for n in sorted(names) if _is_nested_meta(n)), None)
+    if meta is None:
+        raise ArchiveError("no meta.xml in the archive")
+    folder = meta[: -len("meta.xml")]
+    try:
+        descriptor = ArchiveDescriptor(archive.read(meta).decode("utf-8"), files_to_ignore=[]).core
+    except Exception as error:  # whatever the library trips on, the archive is unusable
+        raise ArchiveError(f"meta.xml is not a readable descriptor: {type(error).__name__}: {error}") from error
+    location = folder + descriptor.file_location
+    if location not in names:
+        raise ArchiveError(f"the core file {descriptor.file_location} is not in the archive")
+
+    def open_core(mode: str = "rb", encoding: str = "utf-8", errors: str = "strict", newline: str = "") -> IO[Any]:
+        raw = archive.open(location)
+        return raw if mode == "rb" else io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline=newline)
+
+    try:
+        yield from _core_rows(open_core, descriptor, resource, origin)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise ArchiveError(f"the core file is damaged: {error}") from error
 
 
 def _is_nested_meta(name: str) -> bool:
@@ -178,14 +209,14 @@ def _safe_members(archive: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
 Opener = Callable[..., IO[Any]]
 
 
-def _core_rows(open_core: Opener, descriptor: DataFileDescriptor, sha256: str) -> Iterator[Row]:
+def _core_rows(open_core: Opener, descriptor: DataFileDescriptor, resource: str, origin: str) -> Iterator[Row]:
     encoding = descriptor.file_encoding or "utf-8"
     try:
         codecs.lookup(encoding)
     except LookupError as error:
         raise ArchiveError(f"the core file declares an unknown encoding {encoding!r}") from error
     member = "!/" + descriptor.file_location
-    prefix = f"line:zip:hash://sha256/{sha256}{member}!/L"
+    prefix = f"line:zip:{origin}{member}!/L"
     row_type = descriptor.type or OCCURRENCE
     terms = TermMap(descriptor.fields)
     headers = descriptor.lines_to_ignore
@@ -198,7 +229,7 @@ def _core_rows(open_core: Opener, descriptor: DataFileDescriptor, sha256: str) -
             continue
         if problem is None and fields == [""]:
             continue  # a blank line is no row
-        position = Position(sha256, member, first_line)
+        position = Position(resource, member, first_line)
         if problem is None and header_columns and len(fields) != header_columns:
             problem = f"{len(fields)} columns where the header has {header_columns}"
         if problem is None and len(fields) < terms.required_columns:

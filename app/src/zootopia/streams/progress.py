@@ -57,6 +57,10 @@ class Progress:
             return True
         return position.line <= self.lines.get(f"{resource}!{position.member}", 0)
 
+    def sent_whole(self, resource: str) -> bool:
+        """Was every row of the resource whose content is `resource` sent (in any crawl)?"""
+        return short(resource) in self.finished
+
     def advance(self, position: Position) -> None:
         self.lines[f"{short(position.resource)}!{position.member}"] = position.line
 

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 def engine_items(settings: Settings, source: registry.Source, progress: Progress) -> Iterator[StreamItem]:
     """The rows of a source from the configured engine; the built-in one passes over the resources
-    `progress` says this crawl finished, without downloading them."""
+    `progress` says this crawl finished, without downloading them, and reads no row of content it sent."""
     if settings.engine == "preston":
         from zootopia.sources.preston import preston_stream
 
@@ -33,7 +33,9 @@ def engine_items(settings: Settings, source: registry.Source, progress: Progress
     from zootopia.sources.engine import builtin_stream
 
     cache = ContentCache(Path(settings.cache.dir), settings.cache.max_bytes)
-    return builtin_stream(source.url, settings, cache, requests.Session(), finished=progress.finished_url)
+    return builtin_stream(
+        source.url, settings, cache, requests.Session(), finished=progress.finished_url, sent=progress.sent_whole
+    )
 
 
 def seconds_until_recrawl(settings: Settings, progress_done_at: str) -> float:
