@@ -31,8 +31,9 @@ LOG = logging.getLogger("zootopia.consumer")
 # only meets transaction markers or aborted records returns nothing and waits this long, and with
 # transactional producers nearly every partition range ends in a commit marker.
 KAFKA_POLL_TIMEOUT_MS = 5000
-# How often the driver commits the offsets its windows counted (consumer/counted.py).
-COMMIT_SECONDS = 5
+# How often the driver looks for a finished window, to commit the offsets it counted (consumer/counted.py):
+# a paused stream waits for that commit. A look is a call into the JVM; a commit happens only on change.
+COMMIT_SECONDS = 1
 # Small batches on three nodes: 200 shuffle partitions would be 200 tiny tasks per stage.
 DEFAULT_SHUFFLE_PARTITIONS = "6"
 
