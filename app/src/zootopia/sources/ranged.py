@@ -47,9 +47,8 @@ class RangedFile(io.RawIOBase):
         # Where the open response's next byte is, and how many of its bytes are left.
         self._at = 0
         self._left = 0
-        # What was fetched: requests made and bytes received (the cost of reading in place).
+        # Requests made (the cost of reading in place).
         self.requests = 0
-        self.fetched = 0
         self._version = ""
         # Offsets a span never crosses (where members start): reading one member fetches none of the next.
         self._boundaries: list[int] = []
@@ -96,7 +95,6 @@ class RangedFile(io.RawIOBase):
         self._position += count
         self._at += count
         self._left -= count
-        self.fetched += count
         return count
 
     def close(self) -> None:
@@ -119,7 +117,8 @@ class RangedFile(io.RawIOBase):
         end = min(self._position + self._span, limit, self.size) - 1
         response = self._get(self._position, end)
         try:
-            self._checked(response, self._position)
+            if self._checked(response, self._position) != self.size:
+                raise FetchError(f"{self.url} changed size while it was read")
             if _version(response) != self._version:
                 raise FetchError(f"{self.url} changed while it was read (ETag or Last-Modified differ)")
         except BaseException:
@@ -151,10 +150,7 @@ class RangedFile(io.RawIOBase):
         found = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
         if found is None or int(found["start"]) != start:
             raise FetchError(f"{self.url} answered a range request with Content-Range {found and found.group(0)!r}")
-        total = int(found["total"])
-        if self._version and total != self.size:
-            raise FetchError(f"{self.url} changed size while it was read ({self.size} then {total} bytes)")
-        return total
+        return int(found["total"])
 
     def _drop(self) -> None:
         if self._response is not None:
