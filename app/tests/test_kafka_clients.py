@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import socket
 import time
+import zlib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka.record.default_records import DefaultRecordBatch, DefaultRecordBatchBuilder
 
 from zootopia import config, kafka_clients
 from zootopia.config import KafkaSettings, Settings
@@ -181,3 +184,22 @@ def test_reading_a_compacted_topic_gives_up_within_its_bound_when_no_broker_answ
         with pytest.raises(TimeoutError, match=re.escape("reading zootopia.sources took longer than 3 s")):
             kafka_clients.read_compacted(Settings(kafka=kafka), "zootopia.sources", timeout_seconds=3)
         assert time.monotonic() - started < 30
+
+
+def test_record_batches_are_gzipped_at_the_java_producers_level_and_read_back_whole() -> None:
+    value = json.dumps({f"http://rs.tdwg.org/dwc/terms/t{n}": f"v{n % 7}" for n in range(200)}).encode()
+    builder = DefaultRecordBatchBuilder(
+        magic=2, compression_type=DefaultRecordBatch.CODEC_GZIP, is_transactional=False,
+        producer_id=-1, producer_epoch=-1, base_sequence=-1, batch_size=1 << 20,
+    )  # fmt: skip
+    for offset in range(50):
+        builder.append(offset, timestamp=None, key=b"https://gbif.org", value=value, headers=[])
+    batch = bytes(builder.build())
+    payload = batch[DefaultRecordBatchBuilder.HEADER_STRUCT.size :]
+    # gzip's header marks the level: XFL 2 for 9 (kafka-python's own), 0 for the levels between.
+    assert payload[:2] == b"\x1f\x8b"
+    assert payload[8] == 0
+    # The same deflate stream as zlib's at that level (gzip's frame is 18 bytes, zlib's 6).
+    uncompressed = gzip.decompress(payload)
+    assert len(payload) - 18 == len(zlib.compress(uncompressed, kafka_clients.GZIP_LEVEL)) - 6
+    assert [record.value for record in DefaultRecordBatch(batch)] == [value] * 50

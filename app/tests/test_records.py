@@ -31,6 +31,19 @@ def test_a_blank_cell_written_as_null_by_preston_is_kept_as_null() -> None:
     assert b'"http://rs.tdwg.org/dwc/terms/kingdom":null' in record.to_json()
 
 
+def test_a_record_is_written_byte_for_byte_as_the_json_module_writes_it() -> None:
+    # Escapes (quote, backslash, control characters), non-ASCII kept as UTF-8 (accents, a character
+    # outside the BMP, U+2028), null for a blank cell: the bytes json.dumps gave before orjson.
+    fields: dict[str, str | None] = {
+        KINGDOM: 'Anim"alia\\ \n\t\x00\x1f\x7f',
+        SCIENTIFIC_NAME: "Pé 😀 \u2028 ä",
+        "http://rs.tdwg.org/dwc/terms/locality": None,
+    }
+    record = Record(fields, CONTENT_ID, "http://rs.tdwg.org/dwc/terms/Occurrence", Position(HASH, "!/o", 1))
+    body = {**fields, "contentId": CONTENT_ID, "rowType": "http://rs.tdwg.org/dwc/terms/Occurrence"}
+    assert record.to_json() == json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 def test_preston_0310_names_are_read_as_contentid_and_rowtype() -> None:
     line = json.dumps(
         {

@@ -9,6 +9,7 @@ the last committed progress.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -71,9 +72,32 @@ def load_progress(settings: Settings, source: Source) -> Progress:
     return progress
 
 
+class Spread:
+    """Deals a stream's records over its topic's partitions in turn, whatever their key (the source's URL).
+
+    With idempotence kafka-python has one request in flight per broker: records keyed to one partition
+    wait a round trip (acks from every in-sync replica) per batch, on one leader. Spread, each round trip
+    carries a batch to every partition's leader. Nothing reads a source in order: the consumer counts
+    by key, and a transaction covers every partition it wrote to. A partition whose leader is away is
+    passed over until it is back.
+    """
+
+    def __init__(self) -> None:
+        self._turn = itertools.count()
+
+    def __call__(self, key: bytes | None, partitions: list[int], available: list[int]) -> int:
+        candidates = available or partitions
+        return candidates[next(self._turn) % len(candidates)]
+
+
 def transactional_producer(settings: Settings, source: Source) -> KafkaProducer:
     # One transactional id per source: a new instance fences off any zombie of the old one.
-    client = producer(settings, transactional_id=f"zootopia-stream-{source.id}", transaction_timeout_ms=120000)
+    client = producer(
+        settings,
+        transactional_id=f"zootopia-stream-{source.id}",
+        transaction_timeout_ms=120000,
+        partitioner=Spread(),
+    )
     client.init_transactions()
     return client
 
