@@ -132,7 +132,7 @@ def log_bytes() -> dict[str, int]:
 @pytest.fixture(scope="module")
 def held(added: list[dict[str, Any]]) -> dict[str, Any]:
     """Disturb the cluster mid-stream, then keep the consumer stopped until the streams pause for it
-    (inventory/local's data topics keep 2 MiB per partition, less than the seeds); what was seen then."""
+    (inventory/local's data topics keep 512 KiB per partition, less than the seeds put in one); what was seen then."""
     wait_for("records flowing", lambda: sum(row["records"] for row in streams()) > 0, 300, every=1)
     # Mid-stream: a broker goes away for a while and the consumer is killed.
     on("node2", "systemctl stop kafka")
