@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -97,3 +98,50 @@ def streams() -> list[dict[str, Any]]:
 def windows() -> list[dict[str, Any]]:
     docs: list[dict[str, Any]] = json.loads(on("node0", f"{PYTHON} - <<'EOF'\n{READ_WINDOWS}\nEOF"))
     return docs
+
+
+# Per data-topic partition: its log start, the consumer's counted (committed) offset and its end; and
+# the topic's retention.bytes. As the admin principal, which may read any group's offsets.
+PARTITION_OFFSETS = """
+import json
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import ConfigResource, ConfigResourceType
+login = dict({login})
+consumer = KafkaConsumer(bootstrap_servers='node0:9092', group_id='zootopia-consumer', enable_auto_commit=False,
+                         **login)
+admin = KafkaAdminClient(bootstrap_servers='node0:9092', **login)
+report = {{}}
+for topic in ('gbif', 'obis', 'idigbio'):
+    config = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])[0].resources[0][4]
+    retention = int(dict((entry[0], entry[1]) for entry in config)['retention.bytes'])
+    parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
+    starts, ends = consumer.beginning_offsets(parts), consumer.end_offsets(parts)
+    for tp in parts:
+        report[f'{{topic}}-{{tp.partition}}'] = {{
+            'start': starts[tp], 'counted': consumer.committed(tp), 'end': ends[tp], 'retention': retention}}
+print(json.dumps(report))
+"""
+# Bytes of record segments (.log files) per data-topic partition directory of a broker.
+LOG_BYTES = (
+    "find /var/lib/kafka/data -path '*/gbif-*' -name '*.log' -o -path '*/obis-*' -name '*.log'"
+    " -o -path '*/idigbio-*' -name '*.log' | xargs -r stat -c '%s %n'"
+)
+
+
+def partition_offsets() -> dict[str, dict[str, Any]]:
+    script = PARTITION_OFFSETS.format(login=kafka_login("admin"))
+    output = on("node0", f"/opt/zootopia/app/venv/bin/python - <<'EOF'\n{script}\nEOF")
+    report: dict[str, dict[str, Any]] = json.loads(output)
+    return report
+
+
+def log_bytes() -> dict[str, int]:
+    """The largest size, over the brokers, of each data-topic partition's record segments."""
+    largest: Counter[str] = Counter()
+    for node in ("node0", "node1", "node2"):
+        sizes: Counter[str] = Counter()
+        for line in on(node, LOG_BYTES).splitlines():
+            size, path = line.split(" ", 1)
+            sizes[path.split("/")[-2]] += int(size)
+        largest |= sizes
+    return dict(largest)

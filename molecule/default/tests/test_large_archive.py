@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import groundtruth
-from controller import ZOOTOPIA, on, streams, wait_for, windows
+from controller import ZOOTOPIA, log_bytes, on, partition_offsets, streams, wait_for, windows
 
 MEBIBYTE = 1024 * 1024
 
@@ -86,3 +86,17 @@ def test_an_archive_ten_times_the_cache_streams_exactly_once_within_the_cache_bo
     assert found["species"] == len(truth.species)
     assert len(peaks) > 10
     assert max(peaks) <= bound, f"the cache's disk reached {max(peaks)} bytes, over its bound of {bound}"
+
+
+def test_by_the_end_retention_deleted_only_counted_records_within_every_bound() -> None:
+    """After the seeds and the archive above, GBIF's topic has held more than its retention in each
+    partition: retention deleted records, none the consumer had not counted, and no partition's
+    segments passed 4/3 of its retention (its retention, the active segment and one rolled since the
+    last check: roles/kafka/vars)."""
+    offsets = partition_offsets()
+    gbif = {partition: o for partition, o in offsets.items() if partition.startswith("gbif-")}
+    assert any(o["start"] > 0 for o in gbif.values()), gbif
+    for partition, o in offsets.items():
+        assert o["start"] <= (o["counted"] or 0), (partition, o)
+    for partition, size in log_bytes().items():
+        assert size <= offsets[partition]["retention"] * 4 // 3, (partition, size, offsets[partition])
