@@ -21,14 +21,17 @@ DATA_PARTITION = re.compile(r"^(gbif|obis|idigbio)-[0-9]+$")
 
 
 def partition_bytes(log_dir: Path) -> dict[str, int]:
-    """Bytes of every data-topic partition directory in Kafka's log directory (none on a node without one)."""
+    """Bytes of the record segments of every data-topic partition in Kafka's log directory."""
     sizes: dict[str, int] = {}
     if not log_dir.is_dir():
         return sizes
     for entry in os.scandir(log_dir):
         if entry.is_dir() and DATA_PARTITION.match(entry.name):
             total = 0
+            # Record segments only: the active segment's index files are preallocated (10 MiB each).
             for file in os.scandir(entry.path):
+                if not file.name.endswith(".log"):
+                    continue
                 try:
                     total += file.stat().st_size
                 except FileNotFoundError:  # a segment deleted by retention meanwhile
