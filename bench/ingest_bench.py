@@ -17,9 +17,9 @@ from dataclasses import replace
 from typing import Any
 
 import requests
-from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from zootopia import config, kafka_clients
+from zootopia.streams.backpressure import retention_bytes
 
 # As the app user with the API's principal, as playbooks/streams.yml runs it.
 STREAMS = ["runuser", "-u", "zootopia", "-g", "zootopia", "-G", "zootopia-api", "--"]
@@ -31,16 +31,6 @@ def streams(zootopia: str, *args: str) -> str:
 
 def row_of(zootopia: str, url: str) -> dict[str, Any] | None:
     return next((row for row in json.loads(streams(zootopia, "list", "--json")) if row["url"] == url), None)
-
-
-def retention_bytes(settings: config.Settings, topic: str) -> int:
-    admin = KafkaAdminClient(**kafka_clients.connection(settings))
-    try:
-        response = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])[0]
-    finally:
-        admin.close()
-    values = {entry[0]: entry[1] for entry in response.resources[0][4]}
-    return int(values.get("retention.bytes") or -1)
 
 
 def follow(zootopia: str, url: str, timeout: float) -> dict[str, Any]:

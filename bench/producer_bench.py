@@ -130,8 +130,8 @@ def main() -> int:
         logins = {**settings.kafka.password_files, args.principal: args.password_file}
         settings = replace(settings, kafka=replace(settings.kafka, password_files=logins))
     records = real_records(args.archive, args.records)
-    size = round(sum(len(record.to_json()) for record in records) / len(records))
     lines = [record.to_json().decode("utf-8") for record in records]
+    size = round(sum(len(line.encode("utf-8")) for line in lines) / len(lines))
     fresh_topic(settings)
     # Rounds in turn, so that the machine's load moves every figure alike; the ratio of their medians.
     rounds: dict[str, list[float]] = {"stream": [], "plain": [], "producer_performance": []}

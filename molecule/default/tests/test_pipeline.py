@@ -87,7 +87,7 @@ def added() -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def held(added: list[dict[str, Any]]) -> dict[str, Any]:
     """Disturb the cluster mid-stream, then keep the consumer stopped until the streams pause for it
-    (inventory/local's data topics keep 512 KiB per partition, less than the seeds put in one); what was seen then."""
+    (inventory/local's data topics keep 1 MiB per partition); what was seen then."""
     wait_for("records flowing", lambda: sum(row["records"] for row in streams()) > 0, 300, every=1)
     # Mid-stream: a broker goes away for a while and the consumer is killed.
     on("node2", "systemctl stop kafka")

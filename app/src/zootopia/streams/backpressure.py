@@ -148,11 +148,15 @@ class Backpressure:
         return self._consumer
 
     def _retention_bytes(self) -> int:
-        admin = KafkaAdminClient(**connection(self._settings), request_timeout_ms=_REQUEST_TIMEOUT_MS)
-        try:
-            response = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, self.topic)])[0]
-        finally:
-            admin.close()
-        entries = response.resources[0][4]
-        values = {entry[0]: entry[1] for entry in entries}
-        return int(values.get("retention.bytes") or -1)
+        return retention_bytes(self._settings, self.topic)
+
+
+def retention_bytes(settings: Settings, topic: str) -> int:
+    """The topic's retention.bytes as the brokers have it (-1: none)."""
+    admin = KafkaAdminClient(**connection(settings), request_timeout_ms=_REQUEST_TIMEOUT_MS)
+    try:
+        response = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])[0]
+    finally:
+        admin.close()
+    values = {entry[0]: entry[1] for entry in response.resources[0][4]}
+    return int(values.get("retention.bytes") or -1)
