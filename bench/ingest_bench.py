@@ -19,7 +19,7 @@ from typing import Any
 import requests
 
 from zootopia import config, kafka_clients
-from zootopia.streams.backpressure import retention_bytes
+from zootopia.streams.backpressure import topic_bytes
 
 # As the app user with the API's principal, as playbooks/streams.yml runs it.
 STREAMS = ["runuser", "-u", "zootopia", "-g", "zootopia", "-G", "zootopia-api", "--"]
@@ -90,15 +90,14 @@ def main() -> int:
         figures["progress_record_bytes"] = len(progress)
     finally:
         streams(args.zootopia, "remove", url)
-    retention = retention_bytes(settings, args.topic)
+    retention = topic_bytes(settings, args.topic).retention
     figures.update(
         url=url,
         archive_bytes=args.archive_mib * 1024 * 1024,
         archive_build_seconds=round(build_seconds, 1),
         topic=args.topic,
         retention_bytes_per_partition=retention,
-        # On disk a partition holds its retention, the active segment and one rolled since the last
-        # retention check (segments of a sixth of it: roles/kafka/vars).
+        # A partition's disk budget: its retention and two segments of a sixth of it (roles/kafka/vars).
         partition_bound_bytes=retention * 4 // 3,
         cache_bound_bytes=settings.cache.max_bytes,
     )

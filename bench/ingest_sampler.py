@@ -28,9 +28,10 @@ def partition_bytes(log_dir: Path) -> dict[str, int]:
     for entry in os.scandir(log_dir):
         if entry.is_dir() and DATA_PARTITION.match(entry.name):
             total = 0
-            # Record segments only: the active segment's index files are preallocated (10 MiB each).
+            # Record segments only, live or deleted by retention but still there (.log.deleted, a
+            # second): the active segment's index files are preallocated (10 MiB each).
             for file in os.scandir(entry.path):
-                if not file.name.endswith(".log"):
+                if not file.name.endswith((".log", ".log.deleted")):
                     continue
                 try:
                     total += file.stat().st_size

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from zootopia.config import KafkaSettings, Settings
-from zootopia.streams.backpressure import Backpressure, Bound, Lag, uncounted
+from zootopia.streams.backpressure import Backpressure, Bound, Lag, TopicBytes, uncounted
 
 
 def test_the_most_behind_partition_counts_from_the_committed_offset_or_the_log_start() -> None:
@@ -26,15 +26,35 @@ def test_the_most_behind_partition_counts_from_the_committed_offset_or_the_log_s
 
 
 def test_a_bound_pauses_above_its_share_and_resumes_at_half_of_it() -> None:
-    bound = Bound.of(retention_bytes=1_000_000, share=0.5)
+    bound = Bound.of(TopicBytes(retention=1_000_000, segment=160_000), share=0.5)
     assert bound is not None
     assert not bound.pauses(Lag(500, 0), bytes_per_record=1000)
     assert bound.pauses(Lag(501, 0), bytes_per_record=1000)
     assert not bound.resumes(Lag(251, 0), bytes_per_record=1000)
     assert bound.resumes(Lag(250, 0), bytes_per_record=1000)
     # No byte retention (-1), or backpressure off: nothing to bound.
-    assert Bound.of(-1, 0.5) is None
-    assert Bound.of(1_000_000, 0) is None
+    assert Bound.of(TopicBytes(-1, 160_000), 0.5) is None
+    assert Bound.of(TopicBytes(1_000_000, 160_000), 0) is None
+
+
+def test_a_replica_over_its_retention_and_one_segment_pauses_until_a_retention_check_deleted() -> None:
+    bound = Bound.of(TopicBytes(retention=1_000_000, segment=160_000), share=0.5)
+    assert bound is not None
+    # What a retention check leaves at most: the retention and one segment.
+    assert not bound.pauses(Lag(0, 0, stored_bytes=1_160_000), bytes_per_record=1000)
+    assert bound.pauses(Lag(0, 0, stored_bytes=1_160_001), bytes_per_record=1000)
+    # Resuming needs both: the disk back under its bound and the consumer close enough.
+    assert not bound.resumes(Lag(0, 0, stored_bytes=1_160_001), bytes_per_record=1000)
+    assert not bound.resumes(Lag(251, 0, stored_bytes=1_000_000), bytes_per_record=1000)
+    assert bound.resumes(Lag(250, 0, stored_bytes=1_160_000), bytes_per_record=1000)
+
+
+def test_a_transaction_writes_at_most_a_quarter_segment_per_partition() -> None:
+    bound = Bound.of(TopicBytes(retention=1_000_000, segment=160_000), share=0.5)
+    assert bound is not None
+    # 40,000 bytes per partition, dealt over three: 120 records of 1,000 bytes.
+    assert bound.transaction_records(bytes_per_record=1000, partitions=3) == 120
+    assert bound.transaction_records(bytes_per_record=10**9, partitions=3) == 1
 
 
 class _Scripted(Backpressure):
@@ -53,8 +73,8 @@ class _Scripted(Backpressure):
             raise answer
         return answer
 
-    def _retention_bytes(self) -> int:
-        return self.retention
+    def _topic_bytes(self) -> TopicBytes:
+        return TopicBytes(self.retention, 160_000)
 
 
 def test_a_stream_close_enough_behind_goes_on_without_pausing() -> None:
@@ -82,13 +102,42 @@ def test_a_lag_that_cannot_be_asked_before_pausing_lets_the_stream_go_on() -> No
     assert pauses == []
 
 
-def test_no_byte_retention_or_no_records_sent_yet_asks_nothing() -> None:
+def test_no_byte_retention_asks_nothing() -> None:
     unbounded = _Scripted([], retention_bytes=-1)
     assert unbounded.hold(1000, lambda _: None) is None
-    assert _Scripted([]).hold(0, lambda _: None) is None
+
+
+def test_before_a_stream_sent_anything_the_brokers_figures_decide() -> None:
+    # A restarted stream, its topic's replica over its retention and a segment: it pauses first.
+    pressure = _Scripted([Lag(0, 0, stored_bytes=1_200_000), Lag(0, 0, stored_bytes=1_100_000)])
+    pauses: list[Lag] = []
+    assert pressure.hold(0, pauses.append, sleep=lambda _: None) == Lag(0, 0, stored_bytes=1_100_000)
+    assert pauses == [Lag(0, 0, stored_bytes=1_200_000)]
+    # Nothing sent and no record on the brokers: no guess at the uncounted records' bytes.
+    bound = _Scripted([]).bound()
+    assert bound is not None
+    assert not bound.pauses(Lag(10**6, 0), bytes_per_record=0)
 
 
 @pytest.mark.parametrize("share", [-0.1, 1, 1.5, True, "0.5"])
 def test_a_share_outside_zero_to_one_is_refused_with_its_name(share: object) -> None:
     with pytest.raises(ValueError, match=r"kafka\.backpressure_share"):
         KafkaSettings(backpressure_share=share)  # type: ignore[arg-type]
+
+
+def test_the_next_transaction_is_capped_once_the_bound_is_known() -> None:
+    pressure = _Scripted([Lag(100, 2)])
+    # Before the topic was asked: the configured size.
+    assert pressure.transaction_records(1000, most=2000) == 2000
+    assert pressure.hold(1000, lambda _: None, sleep=lambda _: None) == Lag(100, 2)
+    assert pressure.transaction_records(1000, most=2000) == 40
+    assert pressure.transaction_records(1000, most=10) == 10
+
+
+def test_what_a_record_takes_on_the_brokers_disks_outweighs_the_streams_estimate() -> None:
+    bound = Bound.of(TopicBytes(retention=1_000_000, segment=160_000), share=0.5)
+    assert bound is not None
+    # 300 uncounted records: 300,000 bytes by the stream's guess, 600,000 on the brokers' disks.
+    assert not bound.pauses(Lag(300, 0), bytes_per_record=1000)
+    assert bound.pauses(Lag(300, 0, record_bytes=2000), bytes_per_record=1000)
+    assert not bound.resumes(Lag(250, 0, record_bytes=2000), bytes_per_record=1000)

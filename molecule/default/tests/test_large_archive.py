@@ -3,7 +3,9 @@
 The mirror builds it from the real rows of the recorded GBIF download (/gbif/large/<n>MiB.zip). The
 stream reads it in place by range requests; it is SIGKILLed halfway and restarted by systemd. Every
 record must be counted exactly once, against ground truth computed here from the file, and the
-cache's disk, sampled every second on the stream's node, must never pass its bound.
+cache's disk, sampled every second on the stream's node, must never pass its bound; nor may any
+data-topic partition's segments on any broker, sampled as often, pass their disk budget: 4/3 of the
+retention (its retention and two segments: roles/kafka/vars).
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ MEBIBYTE = 1024 * 1024
 def sampled_usage(node: str, directory: str, stop: threading.Event, peaks: list[int]) -> None:
     while not stop.is_set():
         peaks.append(int(on(node, f"du -sb {directory} | cut -f1")))
+        stop.wait(1)
+
+
+def sampled_partitions(stop: threading.Event, peaks: Counter[str]) -> None:
+    while not stop.is_set():
+        peaks |= Counter(log_bytes())
         stop.wait(1)
 
 
@@ -56,8 +64,13 @@ def test_an_archive_ten_times_the_cache_streams_exactly_once_within_the_cache_bo
     on("node0", f"{ZOOTOPIA} streams add --topic gbif {url}")
     row = next(r for r in streams() if r["url"] == url)
     stop, peaks = threading.Event(), list[int]()
-    sampler = threading.Thread(target=sampled_usage, args=(row["node"], settings["cache"]["dir"], stop, peaks))
-    sampler.start()
+    partition_peaks: Counter[str] = Counter()
+    samplers = [
+        threading.Thread(target=sampled_usage, args=(row["node"], settings["cache"]["dir"], stop, peaks)),
+        threading.Thread(target=sampled_partitions, args=(stop, partition_peaks)),
+    ]
+    for sampler in samplers:
+        sampler.start()
     unit = f"zootopia-stream@{row['id']}"
     try:
         halfway = truth.records // 2
@@ -74,7 +87,8 @@ def test_an_archive_ten_times_the_cache_streams_exactly_once_within_the_cache_bo
         )
     finally:
         stop.set()
-        sampler.join()
+        for sampler in samplers:
+            sampler.join()
     restarts = int(on(row["node"], f"systemctl show -p NRestarts --value {unit}"))
     done = next(r for r in streams() if r["url"] == url)
     found = counted(url)
@@ -86,6 +100,15 @@ def test_an_archive_ten_times_the_cache_streams_exactly_once_within_the_cache_bo
     assert found["species"] == len(truth.species)
     assert len(peaks) > 10
     assert max(peaks) <= bound, f"the cache's disk reached {max(peaks)} bytes, over its bound of {bound}"
+    budget = {partition: o["retention"] * 4 // 3 for partition, o in partition_offsets().items()}
+    # The archive filled GBIF's partitions past their retention (3/4 of the budget): it was reached.
+    gbif = {partition: peak for partition, peak in partition_peaks.items() if partition.startswith("gbif-")}
+    assert len(gbif) == 3, gbif
+    assert min(gbif.values()) > budget["gbif-0"] * 3 // 4, gbif
+    over = {
+        partition: (peak, budget[partition]) for partition, peak in partition_peaks.items() if peak > budget[partition]
+    }
+    assert not over, f"partitions over their disk budget while streaming (peak, budget): {over}"
 
 
 def test_by_the_end_retention_deleted_only_counted_records_within_every_bound() -> None:

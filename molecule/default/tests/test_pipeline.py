@@ -98,7 +98,7 @@ def held(added: list[dict[str, Any]]) -> dict[str, Any]:
     try:
         wait_for("a stream paused for the stopped consumer", lambda: "paused" in {r["state"] for r in streams()}, 600)
         paused = streams()
-        # Two retention checks (every 10 s, inventory/local) with the consumer still stopped: nothing
+        # Retention checks (every 2 s, inventory/local) with the consumer still stopped: nothing
         # uncounted may go.
         time.sleep(25)
         seen = {"paused": paused, "after": streams(), "offsets": partition_offsets(), "log_bytes": log_bytes()}

@@ -1,14 +1,21 @@
-"""Backpressure: a stream waits while the consumer is too far behind in its topic.
+"""Backpressure: a stream waits while the consumer is too far behind, or its topic's disk too full.
 
 The data topics keep records by bytes (retention.bytes per partition, a share of the brokers'
-disks): a record the consumer has not counted yet must never be the oldest when that bound is
-reached. The consumer commits, to the group `zootopia-consumer`, the offsets its windows have
-counted; a stream compares them with the ends of its topic's partitions, and pauses when the
-records in between could fill more than `backpressure_share` of a partition's retention. It
-resumes once they fit in half of that.
+disks), and the streams keep two bounds with them, each checked between two transactions:
 
-The uncounted records' size is estimated from what this stream sent: their mean size times the
-producer's compression rate.
+- No uncounted record may be the oldest when retention is reached. The consumer commits, to the
+  group `zootopia-consumer`, the offsets its windows have counted; a stream compares them with the
+  ends of its topic's partitions, and pauses when the records in between could fill more than
+  `backpressure_share` of a partition's retention. It resumes once they fit in half of that. Their
+  size is what a record of the topic takes on the brokers' disks (their partitions' bytes over their
+  records), or before the topic holds any, what this stream sent times the producer's compression.
+- No partition passes its disk budget (roles/kafka: its retention and two segments). A retention
+  check, every few seconds on each broker, leaves a partition under its retention and one segment
+  (Kafka deletes whole segments, oldest first, while the rest still holds the retention). A stream
+  pauses while any replica holds more than that, as the brokers report it (DescribeLogDirs), and
+  writes at most a quarter segment per partition in one transaction. Between two checks a partition
+  then grows by one transaction of each stream writing to it, and by as much again while a check's
+  deleted files wait their second (file.delete.delay.ms): two streams on one topic stay within it.
 """
 
 from __future__ import annotations
@@ -20,23 +27,30 @@ from dataclasses import dataclass
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.protocol.admin import DescribeLogDirsRequest
 
 from zootopia.config import Settings
 from zootopia.kafka_clients import COUNTED_GROUP, connection
 
 log = logging.getLogger(__name__)
 
-# How often a paused stream asks again (two small requests, about 7 ms).
+# How often a paused stream asks again (three small requests, about 10 ms).
 POLL_SECONDS = 1.0
 _REQUEST_TIMEOUT_MS = 30000
+# Of a segment, what one transaction may write to a partition (see the module's docstring).
+TRANSACTION_SEGMENT_SHARE = 0.25
 
 
 @dataclass(frozen=True)
 class Lag:
-    """Records written to the topic that no window has counted yet, in its most behind partition."""
+    """Records written to the topic that no window has counted yet, in its most behind partition; the
+    bytes of the topic's largest partition replica on any broker, and what a record takes there
+    (0: not known, the topic holds none)."""
 
     records: int
     partition: int
+    stored_bytes: int = 0
+    record_bytes: float = 0.0
 
 
 def uncounted(ends: dict[int, int], starts: dict[int, int], counted: dict[int, int | None]) -> Lag:
@@ -51,33 +65,53 @@ def uncounted(ends: dict[int, int], starts: dict[int, int], counted: dict[int, i
 
 
 @dataclass(frozen=True)
+class TopicBytes:
+    """A topic's byte settings as the brokers have them (retention -1: none)."""
+
+    retention: int
+    segment: int
+
+
+@dataclass(frozen=True)
 class Bound:
-    """Bytes of uncounted records one partition may hold before its stream pauses."""
+    """When a stream pauses: bytes of uncounted records in one partition, bytes one replica stores."""
 
     pause_bytes: float
+    stored_bytes: int
+    transaction_bytes: float
 
     @classmethod
-    def of(cls, retention_bytes: int, share: float) -> Bound | None:
+    def of(cls, topic: TopicBytes, share: float) -> Bound | None:
         """None when there is nothing to bound: no byte retention, or backpressure switched off."""
-        if retention_bytes <= 0 or share <= 0:
+        if topic.retention <= 0 or share <= 0:
             return None
-        return cls(retention_bytes * share)
+        return cls(topic.retention * share, topic.retention + topic.segment, topic.segment * TRANSACTION_SEGMENT_SHARE)
 
     def pauses(self, lag: Lag, bytes_per_record: float) -> bool:
-        return lag.records * bytes_per_record > self.pause_bytes
+        uncounted_bytes = lag.records * (lag.record_bytes or bytes_per_record)
+        return uncounted_bytes > self.pause_bytes or lag.stored_bytes > self.stored_bytes
 
     def resumes(self, lag: Lag, bytes_per_record: float) -> bool:
-        return lag.records * bytes_per_record <= self.pause_bytes / 2
+        uncounted_bytes = lag.records * (lag.record_bytes or bytes_per_record)
+        return uncounted_bytes <= self.pause_bytes / 2 and lag.stored_bytes <= self.stored_bytes
+
+    def transaction_records(self, bytes_per_record: float, partitions: int) -> int:
+        """Records one transaction may hold: its stream deals them evenly over the partitions."""
+        return max(1, int(self.transaction_bytes * partitions / bytes_per_record))
 
 
 class Backpressure:
-    """The lag of one topic behind the consumer, and the wait while it is too large."""
+    """The lag of one topic behind the consumer, its disk, and the wait while either is too large."""
 
     def __init__(self, settings: Settings, topic: str) -> None:
         self.topic = topic
         self.share = settings.kafka.backpressure_share
+        self.partitions = 1
+        # Bytes a record of the topic takes on a broker's disk, as last seen (0: not yet).
+        self.record_bytes = 0.0
         self._settings = settings
         self._consumer: KafkaConsumer | None = None
+        self._admin: KafkaAdminClient | None = None
         self._bound: Bound | None = None
         self._bound_read = False
 
@@ -87,14 +121,28 @@ class Backpressure:
         ends = {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()}
         starts = {tp.partition: offset for tp, offset in consumer.beginning_offsets(partitions).items()}
         counted = {tp.partition: consumer.committed(tp, timeout_ms=_REQUEST_TIMEOUT_MS) for tp in partitions}
-        return uncounted(ends, starts, counted)
+        self.partitions = max(1, len(partitions))
+        behind = uncounted(ends, starts, counted)
+        sizes = replica_bytes(self._admin_client(), self.topic)
+        held = sum(ends[p] - starts.get(p, 0) for p in sizes if p in ends)
+        record_bytes = sum(sizes.values()) / held if held > 0 else 0.0
+        self.record_bytes = record_bytes or self.record_bytes
+        return Lag(behind.records, behind.partition, max(sizes.values(), default=0), record_bytes)
 
     def bound(self) -> Bound | None:
-        """The topic's retention.bytes times the share, asked of the brokers once."""
+        """From the topic's retention.bytes and segment.bytes, asked of the brokers once."""
         if not self._bound_read:
-            self._bound = Bound.of(self._retention_bytes(), self.share) if self.share > 0 else None
+            self._bound = Bound.of(self._topic_bytes(), self.share) if self.share > 0 else None
             self._bound_read = True
         return self._bound
+
+    def transaction_records(self, bytes_per_record: float, most: int) -> int:
+        """Records the next transaction may hold, at most `most`."""
+        bound = self._bound
+        record_bytes = self.record_bytes or bytes_per_record
+        if bound is None or record_bytes <= 0:
+            return most
+        return min(most, bound.transaction_records(record_bytes, self.partitions))
 
     def hold(
         self,
@@ -102,13 +150,13 @@ class Backpressure:
         on_pause: Callable[[Lag], None],
         sleep: Callable[[float], None] = time.sleep,
     ) -> Lag | None:
-        """Returns at once if the consumer is close enough behind; else calls `on_pause` once and waits
-        until it has caught up. Returns the lag seen last, or None when it could not be asked: then the
-        stream goes on (a broker that cannot answer this cannot take records either), while a paused
-        stream keeps waiting and asks again."""
+        """Returns at once if the consumer is close enough behind and the disk below its bound; else calls
+        `on_pause` once and waits until both are. Returns the lag seen last, or None when it could not
+        be asked: then the stream goes on (a broker that cannot answer this cannot take records either),
+        while a paused stream keeps waiting and asks again."""
         try:
             bound = self.bound()
-            if bound is None or bytes_per_record <= 0:
+            if bound is None:
                 return None
             lag = self.lag()
         except Exception as error:
@@ -118,7 +166,11 @@ class Backpressure:
         if not bound.pauses(lag, bytes_per_record):
             return lag
         log.info(
-            "%s: the consumer is %d records behind in partition %d; pausing", self.topic, lag.records, lag.partition
+            "%s: the consumer is %d records behind in partition %d, the largest replica holds %d bytes; pausing",
+            self.topic,
+            lag.records,
+            lag.partition,
+            lag.stored_bytes,
         )
         on_pause(lag)
         while not bound.resumes(lag, bytes_per_record):
@@ -128,13 +180,16 @@ class Backpressure:
             except Exception as error:
                 log.warning("%s: paused, cannot ask how far behind the consumer is: %s", self.topic, error)
                 self.close()
-        log.info("%s: the consumer caught up to %d records behind; resuming", self.topic, lag.records)
+        log.info("%s: %d records behind, largest replica %d bytes; resuming", self.topic, lag.records, lag.stored_bytes)
         return lag
 
     def close(self) -> None:
         if self._consumer is not None:
             self._consumer.close()
             self._consumer = None
+        if self._admin is not None:
+            self._admin.close()
+            self._admin = None
 
     def _client(self) -> KafkaConsumer:
         if self._consumer is None:
@@ -147,16 +202,38 @@ class Backpressure:
             )
         return self._consumer
 
-    def _retention_bytes(self) -> int:
-        return retention_bytes(self._settings, self.topic)
+    def _admin_client(self) -> KafkaAdminClient:
+        if self._admin is None:
+            self._admin = KafkaAdminClient(**connection(self._settings), request_timeout_ms=_REQUEST_TIMEOUT_MS)
+        return self._admin
+
+    def _topic_bytes(self) -> TopicBytes:
+        return topic_bytes(self._settings, self.topic)
 
 
-def retention_bytes(settings: Settings, topic: str) -> int:
-    """The topic's retention.bytes as the brokers have it (-1: none)."""
+def topic_bytes(settings: Settings, topic: str) -> TopicBytes:
+    """The topic's retention.bytes and segment.bytes as the brokers have them."""
     admin = KafkaAdminClient(**connection(settings), request_timeout_ms=_REQUEST_TIMEOUT_MS)
     try:
         response = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])[0]
     finally:
         admin.close()
     values = {entry[0]: entry[1] for entry in response.resources[0][4]}
-    return int(values.get("retention.bytes") or -1)
+    return TopicBytes(int(values.get("retention.bytes") or -1), int(values.get("segment.bytes") or 0))
+
+
+def replica_bytes(admin: KafkaAdminClient, topic: str) -> dict[int, int]:
+    """Bytes of each of the topic's partitions in its largest replica, over every broker: the live
+    segments, as the broker counts them for retention. Needs Describe on the cluster; without it a
+    broker answers with no directories, which is an error here rather than an empty disk."""
+    largest: dict[int, int] = {}
+    for broker in admin.describe_cluster()["brokers"]:
+        # No topic list: every partition the broker holds (kafka-python's request schema cannot name them).
+        response = admin.send_request(DescribeLogDirsRequest[0](topics=None), node_id=broker["node_id"])
+        for error_code, _directory, topics in response.log_dirs:
+            for name, partitions in topics if error_code == 0 else []:
+                for partition, size, *_ in partitions if name == topic else []:
+                    largest[partition] = max(size, largest.get(partition, 0))
+    if not largest:
+        raise RuntimeError(f"no broker described the partitions of {topic} (Describe on the cluster?)")
+    return largest

@@ -118,10 +118,14 @@ def run(
     started = time.monotonic()
     key = source.url.encode("utf-8")
     pending = 0
+    limit = settings.kafka.transaction_records
     last_commit = time.monotonic()
     if progress.state == "done":
         progress.next_crawl()
     progress.state = "streaming"
+    if pressure is not None:
+        # Before the first transaction too: a restarted stream must not write one past the disk bound.
+        limit = _hold(client, settings, progress, outcome, pressure, guard)
     client.begin_transaction()
     try:
         for resource in progress.take_legacy():
@@ -153,11 +157,11 @@ def run(
                 pending += 1
             elif isinstance(item, ResourceDone):
                 _finished(client, settings, source, progress, item.resource, item.url)
-            if pending >= settings.kafka.transaction_records or time.monotonic() - last_commit > _COMMIT_SECONDS:
+            if pending >= limit or time.monotonic() - last_commit > _COMMIT_SECONDS:
                 with guard.guard():
                     _commit(client, settings, progress)
                 if pressure is not None:
-                    _hold(client, settings, progress, outcome, pressure, guard)
+                    limit = _hold(client, settings, progress, outcome, pressure, guard)
                 client.begin_transaction()
                 pending = 0
                 last_commit = time.monotonic()
@@ -187,10 +191,10 @@ def _hold(
     outcome: Outcome,
     pressure: Backpressure,
     guard: Watchdog,
-) -> None:
-    """Between transactions: wait while the consumer is too far behind, the pause in the progress."""
-    if not outcome.sent:
-        return
+) -> int:
+    """Between transactions: wait while the consumer is too far behind or the topic's disk too full, the
+    pause in the progress. Returns how many records the next transaction may hold."""
+    most = settings.kafka.transaction_records
 
     def paused(lag: Lag) -> None:
         progress.state = "paused"
@@ -201,10 +205,13 @@ def _hold(
         with guard.guard():
             _commit(client, settings, progress)
 
-    lag = pressure.hold(outcome.bytes / outcome.sent * _compression_rate(client), paused)
+    # Before this stream sent anything, only the brokers' figures count (Lag.record_bytes).
+    bytes_per_record = outcome.bytes / outcome.sent * _compression_rate(client) if outcome.sent else 0.0
+    lag = pressure.hold(bytes_per_record, paused)
     progress.state = "streaming"
     if lag is not None:
         progress.lag_records = lag.records
+    return pressure.transaction_records(bytes_per_record, most)
 
 
 def _compression_rate(client: KafkaProducer) -> float:
