@@ -74,7 +74,7 @@ class _Scripted(Backpressure):
         return answer
 
     def _topic_bytes(self) -> TopicBytes:
-        return TopicBytes(self.retention, 160_000)
+        return TopicBytes(self.retention, 160_000, delete_delay_ms=1000)
 
 
 def test_a_stream_close_enough_behind_goes_on_without_pausing() -> None:
@@ -141,3 +141,23 @@ def test_what_a_record_takes_on_the_brokers_disks_outweighs_the_streams_estimate
     assert not bound.pauses(Lag(300, 0), bytes_per_record=1000)
     assert bound.pauses(Lag(300, 0, record_bytes=2000), bytes_per_record=1000)
     assert not bound.resumes(Lag(250, 0, record_bytes=2000), bytes_per_record=1000)
+
+
+class _Deleting(_Scripted):
+    """Each look finds the log start 100 records further: a retention check deleted a segment."""
+
+    def lag(self) -> Lag:
+        self.note_starts({0: 100 * self.asked})
+        return super().lag()
+
+
+def test_once_a_check_deleted_segments_the_stream_waits_until_their_files_are_gone() -> None:
+    pressure = _Deleting([Lag(0, 0), Lag(0, 0)])
+    slept: list[float] = []
+    # The first look has nothing to compare with.
+    pressure.hold(1000, lambda _: None, sleep=slept.append)
+    assert slept == []
+    # The next finds the start moved: the deleted files stay a second (file.delete.delay.ms).
+    pressure.hold(1000, lambda _: None, sleep=slept.append)
+    assert len(slept) == 1
+    assert 0.9 < slept[0] <= 1.0

@@ -13,14 +13,17 @@ disks), and the streams keep two bounds with them, each checked between two tran
   check, every few seconds on each broker, leaves a partition under its retention and one segment
   (Kafka deletes whole segments, oldest first, while the rest still holds the retention). A stream
   pauses while any replica holds more than that, as the brokers report it (DescribeLogDirs), and
-  writes at most a quarter segment per partition in one transaction. Between two checks a partition
-  then grows by one transaction of each stream writing to it, and by as much again while a check's
-  deleted files wait their second (file.delete.delay.ms): two streams on one topic stay within it.
+  writes at most a quarter segment per partition in one transaction. Once it sees a log start move
+  (a check deleted segments), it waits until their files are gone (file.delete.delay.ms) before it
+  writes again. A partition then holds at most its retention, a segment, and two transactions of
+  each stream writing to it (one past the bound, one before the stream saw the deletion): two
+  streams on one topic stay within the budget.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,6 +73,7 @@ class TopicBytes:
 
     retention: int
     segment: int
+    delete_delay_ms: int = 60000
 
 
 @dataclass(frozen=True)
@@ -79,13 +83,19 @@ class Bound:
     pause_bytes: float
     stored_bytes: int
     transaction_bytes: float
+    delete_delay_seconds: float
 
     @classmethod
     def of(cls, topic: TopicBytes, share: float) -> Bound | None:
         """None when there is nothing to bound: no byte retention, or backpressure switched off."""
         if topic.retention <= 0 or share <= 0:
             return None
-        return cls(topic.retention * share, topic.retention + topic.segment, topic.segment * TRANSACTION_SEGMENT_SHARE)
+        return cls(
+            pause_bytes=topic.retention * share,
+            stored_bytes=topic.retention + topic.segment,
+            transaction_bytes=topic.segment * TRANSACTION_SEGMENT_SHARE,
+            delete_delay_seconds=topic.delete_delay_ms / 1000,
+        )
 
     def pauses(self, lag: Lag, bytes_per_record: float) -> bool:
         uncounted_bytes = lag.records * (lag.record_bytes or bytes_per_record)
@@ -109,6 +119,8 @@ class Backpressure:
         self.partitions = 1
         # Bytes a record of the topic takes on a broker's disk, as last seen (0: not yet).
         self.record_bytes = 0.0
+        self._starts: dict[int, int] = {}
+        self._deleted_at = -math.inf
         self._settings = settings
         self._consumer: KafkaConsumer | None = None
         self._admin: KafkaAdminClient | None = None
@@ -122,6 +134,7 @@ class Backpressure:
         starts = {tp.partition: offset for tp, offset in consumer.beginning_offsets(partitions).items()}
         counted = {tp.partition: consumer.committed(tp, timeout_ms=_REQUEST_TIMEOUT_MS) for tp in partitions}
         self.partitions = max(1, len(partitions))
+        self.note_starts(starts)
         behind = uncounted(ends, starts, counted)
         sizes = replica_bytes(self._admin_client(), self.topic)
         held = sum(ends[p] - starts.get(p, 0) for p in sizes if p in ends)
@@ -164,6 +177,7 @@ class Backpressure:
             self.close()
             return None
         if not bound.pauses(lag, bytes_per_record):
+            self._await_deleted_files(bound, sleep)
             return lag
         log.info(
             "%s: the consumer is %d records behind in partition %d, the largest replica holds %d bytes; pausing",
@@ -181,7 +195,20 @@ class Backpressure:
                 log.warning("%s: paused, cannot ask how far behind the consumer is: %s", self.topic, error)
                 self.close()
         log.info("%s: %d records behind, largest replica %d bytes; resuming", self.topic, lag.records, lag.stored_bytes)
+        self._await_deleted_files(bound, sleep)
         return lag
+
+    def note_starts(self, starts: dict[int, int]) -> None:
+        """A log start that moved since the last look: a retention check deleted segments, whose files
+        stay on disk for the topic's file.delete.delay.ms."""
+        if self._starts and starts != self._starts:
+            self._deleted_at = time.monotonic()
+        self._starts = starts
+
+    def _await_deleted_files(self, bound: Bound, sleep: Callable[[float], None]) -> None:
+        left = self._deleted_at + bound.delete_delay_seconds - time.monotonic()
+        if left > 0:
+            sleep(left)
 
     def close(self) -> None:
         if self._consumer is not None:
@@ -212,14 +239,18 @@ class Backpressure:
 
 
 def topic_bytes(settings: Settings, topic: str) -> TopicBytes:
-    """The topic's retention.bytes and segment.bytes as the brokers have them."""
+    """The topic's retention.bytes, segment.bytes and file.delete.delay.ms as the brokers have them."""
     admin = KafkaAdminClient(**connection(settings), request_timeout_ms=_REQUEST_TIMEOUT_MS)
     try:
         response = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])[0]
     finally:
         admin.close()
     values = {entry[0]: entry[1] for entry in response.resources[0][4]}
-    return TopicBytes(int(values.get("retention.bytes") or -1), int(values.get("segment.bytes") or 0))
+    return TopicBytes(
+        int(values.get("retention.bytes") or -1),
+        int(values.get("segment.bytes") or 0),
+        int(values.get("file.delete.delay.ms") or 60000),
+    )
 
 
 def replica_bytes(admin: KafkaAdminClient, topic: str) -> dict[int, int]:
