@@ -144,10 +144,10 @@ def test_what_a_record_takes_on_the_brokers_disks_outweighs_the_streams_estimate
 
 
 class _Deleting(_Scripted):
-    """Each look finds the log start 100 records further: a retention check deleted a segment."""
+    """Each look finds broker 1's replica of partition 0 smaller: its retention check deleted a segment."""
 
     def lag(self) -> Lag:
-        self.note_starts({0: 100 * self.asked})
+        self.note_replicas({(0, 0): 1_000_000, (1, 0): 1_000_000 - 1000 * self.asked})
         return super().lag()
 
 
@@ -157,7 +157,7 @@ def test_once_a_check_deleted_segments_the_stream_waits_until_their_files_are_go
     # The first look has nothing to compare with.
     pressure.hold(1000, lambda _: None, sleep=slept.append)
     assert slept == []
-    # The next finds the start moved: the deleted files stay a second (file.delete.delay.ms).
+    # The next finds a replica shrunk: the deleted files stay a second (file.delete.delay.ms).
     pressure.hold(1000, lambda _: None, sleep=slept.append)
     assert len(slept) == 1
     assert 0.9 < slept[0] <= 1.0

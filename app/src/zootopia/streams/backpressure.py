@@ -13,9 +13,9 @@ disks), and the streams keep two bounds with them, each checked between two tran
   check, every few seconds on each broker, leaves a partition under its retention and one segment
   (Kafka deletes whole segments, oldest first, while the rest still holds the retention). A stream
   pauses while any replica holds more than that, as the brokers report it (DescribeLogDirs), and
-  writes at most a quarter segment per partition in one transaction. Once it sees a log start move
-  (a check deleted segments), it waits until their files are gone (file.delete.delay.ms) before it
-  writes again. A partition then holds at most its retention, a segment, and two transactions of
+  writes at most a quarter segment per partition in one transaction. Once it sees a replica shrink
+  (a broker's check deleted segments), it waits until their files are gone (file.delete.delay.ms)
+  before it writes again. A partition then holds at most its retention, a segment, and two transactions of
   each stream writing to it (one past the bound, one before the stream saw the deletion): two
   streams on one topic stay within the budget.
 """
@@ -119,7 +119,7 @@ class Backpressure:
         self.partitions = 1
         # Bytes a record of the topic takes on a broker's disk, as last seen (0: not yet).
         self.record_bytes = 0.0
-        self._starts: dict[int, int] = {}
+        self._replicas: dict[tuple[int, int], int] = {}
         self._deleted_at = -math.inf
         self._settings = settings
         self._consumer: KafkaConsumer | None = None
@@ -134,9 +134,12 @@ class Backpressure:
         starts = {tp.partition: offset for tp, offset in consumer.beginning_offsets(partitions).items()}
         counted = {tp.partition: consumer.committed(tp, timeout_ms=_REQUEST_TIMEOUT_MS) for tp in partitions}
         self.partitions = max(1, len(partitions))
-        self.note_starts(starts)
         behind = uncounted(ends, starts, counted)
-        sizes = replica_bytes(self._admin_client(), self.topic)
+        replicas = replica_bytes(self._admin_client(), self.topic)
+        self.note_replicas(replicas)
+        sizes: dict[int, int] = {}
+        for (_broker, partition), size in replicas.items():
+            sizes[partition] = max(size, sizes.get(partition, 0))
         held = sum(ends[p] - starts.get(p, 0) for p in sizes if p in ends)
         record_bytes = sum(sizes.values()) / held if held > 0 else 0.0
         self.record_bytes = record_bytes or self.record_bytes
@@ -198,12 +201,12 @@ class Backpressure:
         self._await_deleted_files(bound, sleep)
         return lag
 
-    def note_starts(self, starts: dict[int, int]) -> None:
-        """A log start that moved since the last look: a retention check deleted segments, whose files
-        stay on disk for the topic's file.delete.delay.ms."""
-        if self._starts and starts != self._starts:
+    def note_replicas(self, replicas: dict[tuple[int, int], int]) -> None:
+        """A replica smaller than at the last look: its broker's retention check deleted segments, whose
+        files stay on that disk for the topic's file.delete.delay.ms."""
+        if any(size < self._replicas.get(replica, 0) for replica, size in replicas.items()):
             self._deleted_at = time.monotonic()
-        self._starts = starts
+        self._replicas = replicas
 
     def _await_deleted_files(self, bound: Bound, sleep: Callable[[float], None]) -> None:
         left = self._deleted_at + bound.delete_delay_seconds - time.monotonic()
@@ -253,18 +256,18 @@ def topic_bytes(settings: Settings, topic: str) -> TopicBytes:
     )
 
 
-def replica_bytes(admin: KafkaAdminClient, topic: str) -> dict[int, int]:
-    """Bytes of each of the topic's partitions in its largest replica, over every broker: the live
-    segments, as the broker counts them for retention. Needs Describe on the cluster; without it a
-    broker answers with no directories, which is an error here rather than an empty disk."""
-    largest: dict[int, int] = {}
+def replica_bytes(admin: KafkaAdminClient, topic: str) -> dict[tuple[int, int], int]:
+    """Bytes of each replica of the topic's partitions, by (broker, partition): the live segments, as
+    the broker counts them for retention. Needs Describe on the cluster; without it a broker answers
+    with no directories, which is an error here rather than an empty disk."""
+    replicas: dict[tuple[int, int], int] = {}
     for broker in admin.describe_cluster()["brokers"]:
         # No topic list: every partition the broker holds (kafka-python's request schema cannot name them).
         response = admin.send_request(DescribeLogDirsRequest[0](topics=None), node_id=broker["node_id"])
         for error_code, _directory, topics in response.log_dirs:
             for name, partitions in topics if error_code == 0 else []:
                 for partition, size, *_ in partitions if name == topic else []:
-                    largest[partition] = max(size, largest.get(partition, 0))
-    if not largest:
+                    replicas[broker["node_id"], partition] = size
+    if not replicas:
         raise RuntimeError(f"no broker described the partitions of {topic} (Describe on the cluster?)")
-    return largest
+    return replicas
