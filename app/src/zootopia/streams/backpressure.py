@@ -15,9 +15,9 @@ disks), and the streams keep two bounds with them, each checked between two tran
   pauses while any replica holds more than that, as the brokers report it (DescribeLogDirs), and
   writes at most a quarter segment per partition in one transaction. Once it sees a replica shrink
   (a broker's check deleted segments), it waits until their files are gone (file.delete.delay.ms)
-  before it writes again. A partition then holds at most its retention, a segment, and two transactions of
-  each stream writing to it (one past the bound, one before the stream saw the deletion): two
-  streams on one topic stay within the budget.
+  before it writes again. A partition then holds at most its retention, a segment, and two
+  transactions of each stream writing to it (one past the bound, one before the stream saw the
+  deletion): two streams on one topic stay within the budget.
 """
 
 from __future__ import annotations
