@@ -114,8 +114,7 @@ def test_an_archive_ten_times_the_cache_streams_exactly_once_within_the_cache_bo
 def test_by_the_end_retention_deleted_only_counted_records_within_every_bound() -> None:
     """After the seeds and the archive above, GBIF's topic has held more than its retention in each
     partition: retention deleted records, none the consumer had not counted, and no partition's
-    segments passed 4/3 of its retention (its retention, the active segment and one rolled since the
-    last check: roles/kafka/vars)."""
+    segments passed 4/3 of its retention (its retention and two segments: roles/kafka/vars)."""
     offsets = partition_offsets()
     gbif = {partition: o for partition, o in offsets.items() if partition.startswith("gbif-")}
     assert any(o["start"] > 0 for o in gbif.values()), gbif

@@ -169,7 +169,7 @@ def test_no_partition_passed_its_retention_bound(held: dict[str, Any], streamed:
     end = partition_offsets()
     for seen in (held["log_bytes"], log_bytes()):
         for partition, size in seen.items():
-            # Its retention, the active segment and one rolled since the last check (roles/kafka/vars).
+            # Its budget: its retention and two segments (roles/kafka/vars).
             assert size <= end[partition]["retention"] * 4 // 3, (partition, size, end[partition])
 
 
