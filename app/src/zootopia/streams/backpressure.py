@@ -258,16 +258,23 @@ def topic_bytes(settings: Settings, topic: str) -> TopicBytes:
 
 def replica_bytes(admin: KafkaAdminClient, topic: str) -> dict[tuple[int, int], int]:
     """Bytes of each replica of the topic's partitions, by (broker, partition): the live segments, as
-    the broker counts them for retention. Needs Describe on the cluster; without it a broker answers
-    with no directories, which is an error here rather than an empty disk."""
+    the broker counts them for retention. Asks the brokers of the partitions' in-sync replicas (one
+    that is away or catching up holds no more than the leader); one that cannot answer is passed
+    over. Needs Describe on the cluster; without it a broker answers with no directories, which is
+    an error here rather than an empty disk."""
+    in_sync = {broker for p in admin.describe_topics([topic])[0]["partitions"] for broker in p["isr"]}
     replicas: dict[tuple[int, int], int] = {}
-    for broker in admin.describe_cluster()["brokers"]:
-        # No topic list: every partition the broker holds (kafka-python's request schema cannot name them).
-        response = admin.send_request(DescribeLogDirsRequest[0](topics=None), node_id=broker["node_id"])
+    for broker in sorted(in_sync):
+        try:
+            # No topic list: every partition the broker holds (kafka-python's request schema cannot name them).
+            response = admin.send_request(DescribeLogDirsRequest[0](topics=None), node_id=broker)
+        except Exception as error:
+            log.warning("%s: broker %d cannot tell its partitions' sizes: %s", topic, broker, error)
+            continue
         for error_code, _directory, topics in response.log_dirs:
             for name, partitions in topics if error_code == 0 else []:
                 for partition, size, *_ in partitions if name == topic else []:
-                    replicas[broker["node_id"], partition] = size
+                    replicas[broker, partition] = size
     if not replicas:
         raise RuntimeError(f"no broker described the partitions of {topic} (Describe on the cluster?)")
     return replicas
