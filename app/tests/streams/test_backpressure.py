@@ -127,8 +127,8 @@ def test_a_share_outside_zero_to_one_is_refused_with_its_name(share: object) -> 
 
 def test_the_next_transaction_is_capped_once_the_bound_is_known() -> None:
     pressure = _Scripted([Lag(100, 2)])
-    # Before the topic was asked: the configured size.
-    assert pressure.transaction_records(1000, most=2000) == 2000
+    # Before the brokers could be asked: a small one.
+    assert pressure.transaction_records(1000, most=2000) == 100
     assert pressure.hold(1000, lambda _: None, sleep=lambda _: None) == Lag(100, 2)
     assert pressure.transaction_records(1000, most=2000) == 40
     assert pressure.transaction_records(1000, most=10) == 10
@@ -161,3 +161,11 @@ def test_once_a_check_deleted_segments_the_stream_waits_until_their_files_are_go
     pressure.hold(1000, lambda _: None, sleep=slept.append)
     assert len(slept) == 1
     assert 0.9 < slept[0] <= 1.0
+
+
+def test_without_byte_retention_or_backpressure_a_transaction_keeps_its_configured_size() -> None:
+    unbounded = _Scripted([], retention_bytes=-1)
+    assert unbounded.hold(1000, lambda _: None) is None
+    assert unbounded.transaction_records(1000, most=2000) == 2000
+    off = Backpressure(Settings(kafka=KafkaSettings(backpressure_share=0)), "gbif")
+    assert off.transaction_records(0, most=2000) == 2000

@@ -42,6 +42,8 @@ POLL_SECONDS = 1.0
 _REQUEST_TIMEOUT_MS = 30000
 # Of a segment, what one transaction may write to a partition (see the module's docstring).
 TRANSACTION_SEGMENT_SHARE = 0.25
+# A transaction's records while neither the brokers nor this stream's own records tell their size.
+UNKNOWN_TRANSACTION_RECORDS = 100
 
 
 @dataclass(frozen=True)
@@ -156,8 +158,12 @@ class Backpressure:
         """Records the next transaction may hold, at most `most`."""
         bound = self._bound
         record_bytes = self.record_bytes or bytes_per_record
-        if bound is None or record_bytes <= 0:
+        if self.share <= 0 or (self._bound_read and bound is None):
             return most
+        if bound is None or record_bytes <= 0:
+            # The brokers could not be asked, and this stream sent nothing yet: a small one, after which
+            # the stream knows its records' size.
+            return min(most, UNKNOWN_TRANSACTION_RECORDS)
         return min(most, bound.transaction_records(record_bytes, self.partitions))
 
     def hold(
