@@ -130,6 +130,12 @@ LOG_BYTES = (
 )
 
 
+def disk_budget(retention: int) -> int:
+    """A data-topic partition's bytes on disk at most: its retention and two segments of a sixth of it
+    (roles/kafka/vars)."""
+    return retention * 4 // 3
+
+
 def partition_offsets() -> dict[str, dict[str, Any]]:
     script = PARTITION_OFFSETS.format(login=kafka_login("admin"))
     output = on("node0", f"/opt/zootopia/app/venv/bin/python - <<'EOF'\n{script}\nEOF")

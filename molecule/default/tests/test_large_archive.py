@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import groundtruth
-from controller import ZOOTOPIA, log_bytes, on, partition_offsets, streams, wait_for, windows
+from controller import ZOOTOPIA, disk_budget, log_bytes, on, partition_offsets, streams, wait_for, windows
 
 MEBIBYTE = 1024 * 1024
 
@@ -100,11 +100,12 @@ def test_an_archive_ten_times_the_cache_streams_exactly_once_within_the_cache_bo
     assert found["species"] == len(truth.species)
     assert len(peaks) > 10
     assert max(peaks) <= bound, f"the cache's disk reached {max(peaks)} bytes, over its bound of {bound}"
-    budget = {partition: o["retention"] * 4 // 3 for partition, o in partition_offsets().items()}
-    # The archive filled GBIF's partitions past their retention (3/4 of the budget): it was reached.
+    offsets = partition_offsets()
+    budget = {partition: disk_budget(o["retention"]) for partition, o in offsets.items()}
+    # The archive filled GBIF's partitions past their retention: the budget was reached.
     gbif = {partition: peak for partition, peak in partition_peaks.items() if partition.startswith("gbif-")}
     assert len(gbif) == 3, gbif
-    assert min(gbif.values()) > budget["gbif-0"] * 3 // 4, gbif
+    assert min(gbif.values()) > offsets["gbif-0"]["retention"], gbif
     over = {
         partition: (peak, budget[partition]) for partition, peak in partition_peaks.items() if peak > budget[partition]
     }
@@ -121,4 +122,4 @@ def test_by_the_end_retention_deleted_only_counted_records_within_every_bound() 
     for partition, o in offsets.items():
         assert o["start"] <= (o["counted"] or 0), (partition, o)
     for partition, size in log_bytes().items():
-        assert size <= offsets[partition]["retention"] * 4 // 3, (partition, size, offsets[partition])
+        assert size <= disk_budget(offsets[partition]["retention"]), (partition, size, offsets[partition])

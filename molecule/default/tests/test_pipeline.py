@@ -22,6 +22,7 @@ from controller import (
     PYTHON,
     ZOOTOPIA,
     ZOOTOPIA_STREAMS,
+    disk_budget,
     kafka_login,
     log_bytes,
     on,
@@ -169,8 +170,7 @@ def test_no_partition_passed_its_retention_bound(held: dict[str, Any], streamed:
     end = partition_offsets()
     for seen in (held["log_bytes"], log_bytes()):
         for partition, size in seen.items():
-            # Its budget: its retention and two segments (roles/kafka/vars).
-            assert size <= end[partition]["retention"] * 4 // 3, (partition, size, end[partition])
+            assert size <= disk_budget(end[partition]["retention"]), (partition, size, end[partition])
 
 
 def test_window_ids_are_contiguous_from_one(streamed: list[dict[str, Any]]) -> None:

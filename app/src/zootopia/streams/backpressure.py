@@ -69,6 +69,11 @@ def uncounted(ends: dict[int, int], starts: dict[int, int], counted: dict[int, i
     return Lag(records, partition)
 
 
+def _uncounted_bytes(lag: Lag, bytes_per_record: float) -> float:
+    """The uncounted records' size: by the brokers' figures, or this stream's estimate before any."""
+    return lag.records * (lag.record_bytes or bytes_per_record)
+
+
 @dataclass(frozen=True)
 class TopicBytes:
     """A topic's byte settings as the brokers have them (retention -1: none)."""
@@ -100,12 +105,10 @@ class Bound:
         )
 
     def pauses(self, lag: Lag, bytes_per_record: float) -> bool:
-        uncounted_bytes = lag.records * (lag.record_bytes or bytes_per_record)
-        return uncounted_bytes > self.pause_bytes or lag.stored_bytes > self.stored_bytes
+        return _uncounted_bytes(lag, bytes_per_record) > self.pause_bytes or lag.stored_bytes > self.stored_bytes
 
     def resumes(self, lag: Lag, bytes_per_record: float) -> bool:
-        uncounted_bytes = lag.records * (lag.record_bytes or bytes_per_record)
-        return uncounted_bytes <= self.pause_bytes / 2 and lag.stored_bytes <= self.stored_bytes
+        return _uncounted_bytes(lag, bytes_per_record) <= self.pause_bytes / 2 and lag.stored_bytes <= self.stored_bytes
 
     def transaction_records(self, bytes_per_record: float, partitions: int) -> int:
         """Records one transaction may hold: its stream deals them evenly over the partitions."""
