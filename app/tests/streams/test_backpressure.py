@@ -79,7 +79,7 @@ class _Scripted(Backpressure):
 
 def test_a_stream_close_enough_behind_goes_on_without_pausing() -> None:
     pressure = _Scripted([Lag(100, 2)])
-    pauses: list[Lag] = []
+    pauses: list[Lag | None] = []
     assert pressure.hold(1000, pauses.append, sleep=lambda _: None) == Lag(100, 2)
     assert pauses == []
 
@@ -87,7 +87,7 @@ def test_a_stream_close_enough_behind_goes_on_without_pausing() -> None:
 def test_a_stream_too_far_behind_pauses_once_and_waits_until_the_consumer_caught_up() -> None:
     lags: list[Lag | Exception] = [Lag(900, 1), Lag(800, 1), ConnectionError("broker gone"), Lag(300, 1), Lag(200, 1)]
     pressure = _Scripted(lags)
-    pauses: list[Lag] = []
+    pauses: list[Lag | None] = []
     slept: list[float] = []
     # An error while paused keeps the stream paused: it asks again, it does not stream on.
     assert pressure.hold(1000, pauses.append, sleep=slept.append) == Lag(200, 1)
@@ -96,10 +96,30 @@ def test_a_stream_too_far_behind_pauses_once_and_waits_until_the_consumer_caught
     assert len(slept) == 4
 
 
-def test_a_lag_that_cannot_be_asked_before_pausing_lets_the_stream_go_on() -> None:
-    pauses: list[Lag] = []
-    assert _Scripted([ConnectionError("no broker")]).hold(1000, pauses.append, sleep=lambda _: None) is None
-    assert pauses == []
+def test_a_lag_that_cannot_be_asked_pauses_the_stream_until_it_can() -> None:
+    # Going on blind could outrun the consumer until retention deleted uncounted records.
+    lags: list[Lag | Exception] = [ConnectionError("no broker"), RuntimeError("no partitions"), Lag(100, 0)]
+    pressure = _Scripted(lags)
+    pauses: list[Lag | None] = []
+    slept: list[float] = []
+    assert pressure.hold(1000, pauses.append, sleep=slept.append) == Lag(100, 0)
+    assert pauses == [None]
+    assert (pressure.asked, len(slept)) == (3, 2)
+
+
+def test_a_bound_that_cannot_be_read_pauses_the_stream_until_it_can() -> None:
+    class Unreadable(_Scripted):
+        def _topic_bytes(self) -> TopicBytes:
+            self.reads = getattr(self, "reads", 0) + 1
+            if self.reads == 1:
+                raise ConnectionError("no broker")
+            return super()._topic_bytes()
+
+    pressure = Unreadable([Lag(100, 0)])
+    pauses: list[Lag | None] = []
+    assert pressure.hold(1000, pauses.append, sleep=lambda _: None) == Lag(100, 0)
+    assert pauses == [None]
+    assert pressure.reads == 2
 
 
 def test_no_byte_retention_asks_nothing() -> None:
@@ -110,7 +130,7 @@ def test_no_byte_retention_asks_nothing() -> None:
 def test_before_a_stream_sent_anything_the_brokers_figures_decide() -> None:
     # A restarted stream, its topic's replica over its retention and a segment: it pauses first.
     pressure = _Scripted([Lag(0, 0, stored_bytes=1_200_000), Lag(0, 0, stored_bytes=1_100_000)])
-    pauses: list[Lag] = []
+    pauses: list[Lag | None] = []
     assert pressure.hold(0, pauses.append, sleep=lambda _: None) == Lag(0, 0, stored_bytes=1_100_000)
     assert pauses == [Lag(0, 0, stored_bytes=1_200_000)]
     # Nothing sent and no record on the brokers: no guess at the uncounted records' bytes.
@@ -169,3 +189,17 @@ def test_without_byte_retention_or_backpressure_a_transaction_keeps_its_configur
     assert unbounded.transaction_records(1000, most=2000) == 2000
     off = Backpressure(Settings(kafka=KafkaSettings(backpressure_share=0)), "gbif")
     assert off.transaction_records(0, most=2000) == 2000
+
+
+class _NoMetadata:
+    """kafka-python's consumer after a failed metadata request: it knows no partition of the topic."""
+
+    def partitions_for_topic(self, topic: str) -> set[int]:
+        return set()
+
+
+def test_a_topic_without_known_partitions_is_an_unknown_lag_not_a_zero_one() -> None:
+    pressure = Backpressure(Settings(kafka=KafkaSettings(backpressure_share=0.5)), "gbif")
+    pressure._consumer = _NoMetadata()
+    with pytest.raises(RuntimeError, match="no partitions of gbif"):
+        pressure.lag()

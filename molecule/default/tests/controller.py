@@ -82,12 +82,26 @@ def run_playbook(playbook: str, *extra: str, env: dict[str, str] | None = None) 
     return playbook_runner.run_playbook(INVENTORY, playbook, *extra, env=env)
 
 
-def wait_for(what: str, condition: Callable[[], bool], timeout: float, every: float = 3.0) -> None:
+def wait_for(
+    what: str,
+    condition: Callable[[], bool],
+    timeout: float,
+    every: float = 3.0,
+    explain: Callable[[], str] | None = None,
+) -> None:
+    """Raises after `timeout` seconds, with what `explain` tells (CI shows a failure's message only)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+            why = f"\n{explain()}" if explain is not None else ""
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{why}")
         time.sleep(every)
+
+
+def journal(node: str, unit: str, lines: int = 6, priority: str = "info") -> str:
+    """A unit's last log lines at `priority` or above, prefixed with where they come from."""
+    text = on(node, f"journalctl --no-pager -o cat -p {priority} -n {lines} -u {unit}", check=False)
+    return "\n".join(f"{node} {unit}: {line[:200]}" for line in text.splitlines())
 
 
 def streams() -> list[dict[str, Any]]:

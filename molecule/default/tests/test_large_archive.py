@@ -19,7 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import groundtruth
-from controller import ZOOTOPIA, disk_budget, log_bytes, on, partition_offsets, streams, wait_for, windows
+from controller import (
+    ZOOTOPIA,
+    disk_budget,
+    journal,
+    log_bytes,
+    on,
+    partition_offsets,
+    streams,
+    wait_for,
+    windows,
+)
 
 MEBIBYTE = 1024 * 1024
 
@@ -72,6 +82,13 @@ def test_an_archive_ten_times_the_cache_streams_exactly_once_within_the_cache_bo
     for sampler in samplers:
         sampler.start()
     unit = f"zootopia-stream@{row['id']}"
+
+    def explain() -> str:
+        """Where the stream and the consumer stand: the offsets, their last words."""
+        return "\n".join(
+            [str(partition_offsets()), journal(row["node"], unit), journal("node0", "zootopia-consumer", 4, "warning")]
+        )
+
     try:
         halfway = truth.records // 2
         wait_for(
@@ -79,11 +96,21 @@ def test_an_archive_ten_times_the_cache_streams_exactly_once_within_the_cache_bo
             lambda: next(r for r in streams() if r["url"] == url)["records"] >= halfway,
             600,
             every=1,
+            explain=explain,
         )
         on(row["node"], f"systemctl kill --signal=KILL {unit}")
-        wait_for("the stream exhausted", lambda: next(r for r in streams() if r["url"] == url)["state"] == "done", 600)
         wait_for(
-            f"its {truth.records} records counted", lambda: counted(url)["records"] >= truth.records, 300, every=10
+            "the stream exhausted",
+            lambda: next(r for r in streams() if r["url"] == url)["state"] == "done",
+            600,
+            explain=explain,
+        )
+        wait_for(
+            f"its {truth.records} records counted",
+            lambda: counted(url)["records"] >= truth.records,
+            300,
+            every=10,
+            explain=explain,
         )
     finally:
         stop.set()

@@ -18,6 +18,9 @@ disks), and the streams keep two bounds with them, each checked between two tran
   before it writes again. A partition then holds at most its retention, a segment, and two
   transactions of each stream writing to it (one past the bound, one before the stream saw the
   deletion): two streams on one topic stay within the budget.
+
+Both bounds fail closed: a stream that cannot ask (a broker away, its metadata not known) waits as
+paused and asks again, rather than write on past a consumer it cannot see.
 """
 
 from __future__ import annotations
@@ -133,22 +136,29 @@ class Backpressure:
         self._bound_read = False
 
     def lag(self) -> Lag:
+        """Raises when any of it is unknown: a partition without an end, a start or a replica's size."""
         consumer = self._client()
         partitions = [TopicPartition(self.topic, p) for p in sorted(consumer.partitions_for_topic(self.topic) or [])]
+        if not partitions:
+            # kafka-python answers an empty set when its metadata request failed: no lag to go on with.
+            raise RuntimeError(f"no partitions of {self.topic} known")
         ends = {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()}
         starts = {tp.partition: offset for tp, offset in consumer.beginning_offsets(partitions).items()}
         counted = {tp.partition: consumer.committed(tp, timeout_ms=_REQUEST_TIMEOUT_MS) for tp in partitions}
-        self.partitions = max(1, len(partitions))
+        self.partitions = len(partitions)
         behind = uncounted(ends, starts, counted)
         replicas = replica_bytes(self._admin_client(), self.topic)
         self.note_replicas(replicas)
         sizes: dict[int, int] = {}
         for (_broker, partition), size in replicas.items():
             sizes[partition] = max(size, sizes.get(partition, 0))
-        held = sum(ends[p] - starts.get(p, 0) for p in sizes if p in ends)
+        unknown = {tp.partition for tp in partitions} - (ends.keys() & starts.keys() & sizes.keys())
+        if unknown:
+            raise RuntimeError(f"{self.topic}: no end, start or size of partitions {sorted(unknown)}")
+        held = sum(ends[p] - starts[p] for p in sizes)
         record_bytes = sum(sizes.values()) / held if held > 0 else 0.0
         self.record_bytes = record_bytes or self.record_bytes
-        return Lag(behind.records, behind.partition, max(sizes.values(), default=0), record_bytes)
+        return Lag(behind.records, behind.partition, max(sizes.values()), record_bytes)
 
     def bound(self) -> Bound | None:
         """From the topic's retention.bytes and segment.bytes, asked of the brokers once."""
@@ -172,43 +182,47 @@ class Backpressure:
     def hold(
         self,
         bytes_per_record: float,
-        on_pause: Callable[[Lag], None],
+        on_pause: Callable[[Lag | None], None],
         sleep: Callable[[float], None] = time.sleep,
     ) -> Lag | None:
         """Returns at once if the consumer is close enough behind and the disk below its bound; else calls
-        `on_pause` once and waits until both are. Returns the lag seen last, or None when it could not
-        be asked: then the stream goes on (a broker that cannot answer this cannot take records either),
-        while a paused stream keeps waiting and asks again."""
-        try:
-            bound = self.bound()
-            if bound is None:
-                return None
-            lag = self.lag()
-        except Exception as error:
-            log.warning("%s: cannot ask how far behind the consumer is: %s", self.topic, error)
-            self.close()
+        `on_pause` once and waits until both are. Returns the lag seen last, or None when there is nothing
+        to bound. When the brokers cannot be asked, the stream waits as paused (`on_pause(None)`) and asks
+        again: a stream that went on blind could outrun the consumer until retention deleted records no
+        window counted."""
+        if self.share <= 0:
             return None
-        if not bound.pauses(lag, bytes_per_record):
+        bound, lag = self._look()
+        if self._bound_read and bound is None:
+            return None
+        if bound is not None and lag is not None and not bound.pauses(lag, bytes_per_record):
             self._await_deleted_files(bound, sleep)
             return lag
-        log.info(
-            "%s: the consumer is %d records behind in partition %d, the largest replica holds %d bytes; pausing",
-            self.topic,
-            lag.records,
-            lag.partition,
-            lag.stored_bytes,
-        )
+        if lag is not None:
+            log.info(
+                "%s: the consumer is %d records behind in partition %d, the largest replica holds %d bytes; pausing",
+                self.topic,
+                lag.records,
+                lag.partition,
+                lag.stored_bytes,
+            )
         on_pause(lag)
-        while not bound.resumes(lag, bytes_per_record):
+        while bound is None or lag is None or not bound.resumes(lag, bytes_per_record):
             sleep(POLL_SECONDS)
-            try:
-                lag = self.lag()
-            except Exception as error:
-                log.warning("%s: paused, cannot ask how far behind the consumer is: %s", self.topic, error)
-                self.close()
+            bound, lag = self._look()
         log.info("%s: %d records behind, largest replica %d bytes; resuming", self.topic, lag.records, lag.stored_bytes)
         self._await_deleted_files(bound, sleep)
         return lag
+
+    def _look(self) -> tuple[Bound | None, Lag | None]:
+        """The bound and the lag; on an error (logged), the bound if known and no lag."""
+        try:
+            bound = self.bound()
+            return bound, self.lag() if bound is not None else None
+        except Exception as error:
+            log.warning("%s: cannot ask how far behind the consumer is; waiting: %s", self.topic, error)
+            self.close()
+            return self._bound, None
 
     def note_replicas(self, replicas: dict[tuple[int, int], int]) -> None:
         """A replica smaller than at the last look: its broker's retention check deleted segments, whose

@@ -196,10 +196,10 @@ def _hold(
     pause in the progress. Returns how many records the next transaction may hold."""
     most = settings.kafka.transaction_records
 
-    def paused(lag: Lag) -> None:
+    def paused(lag: Lag | None) -> None:
         progress.state = "paused"
         progress.pauses += 1
-        progress.lag_records = lag.records
+        progress.lag_records = lag.records if lag is not None else progress.lag_records
         outcome.pauses += 1
         client.begin_transaction()
         with guard.guard():
