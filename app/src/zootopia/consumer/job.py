@@ -18,10 +18,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the usual name of this module
 
 from zootopia import config, kafka_clients
-from zootopia.consumer import columns
+from zootopia.consumer import columns, firsts
 from zootopia.consumer.counted import CountedCommitter, counted_offsets
 from zootopia.consumer.documents import Cumulative, KingdomCount, SpeciesCount, build_document
-from zootopia.consumer.history import SpeciesHistory
+from zootopia.consumer.history import PAIR_SCHEMA, SpeciesHistory
 from zootopia.consumer.layout import window_id
 from zootopia.consumer.store import WindowStore
 from zootopia.records import KINGDOM, SCIENTIFIC_NAME
@@ -136,41 +136,28 @@ class WindowWriter:
         return document, arrivals
 
     def _species(self, records: DataFrame, window: int) -> tuple[dict[str, SpeciesCount], SpeciesCount]:
-        """Distinct names per source and overall, and those no earlier window had; stores the new pairs."""
-        names = records.where(F.col("name").isNotNull()).select("source", "name").distinct()
-        earlier = self.species.before(window)
-        pairs_seen = earlier.select("source", F.col("scientificName").alias("name")).distinct()
-        names_seen = earlier.select(F.col("scientificName").alias("name")).distinct()
-        flagged = (
-            names.join(pairs_seen.withColumn("seen_here", F.lit(True)), ["source", "name"], "left")
-            .join(names_seen.withColumn("seen_anywhere", F.lit(True)), ["name"], "left")
-            .persist()
-        )
+        """Distinct names per source and overall, and those no earlier window had; stores the new pairs.
+
+        Spark's part is two small collects: the window's distinct pairs, and the earlier pairs of the
+        same names. The history is only scanned, each pair tested against the window's names, which
+        every executor gets whole (one window's). Never the other way round: Spark may send a join's
+        side through the driver when its files look small, and a history of a million pairs did not
+        fit in the driver's 512 MiB. The rest is counted on the driver (firsts.py)."""
+        names = records.where(F.col("name").isNotNull()).select("source", "name").distinct().persist()
         try:
-            by_source: dict[str, SpeciesCount] = {}
-            overall = SpeciesCount(0, 0)
-            totals = (
-                flagged.rollup("source")
-                .agg(
-                    F.countDistinct("name").alias("species"),
-                    F.countDistinct(F.when(F.col("seen_here").isNull(), F.col("name"))).alias("new_here"),
-                    F.countDistinct(F.when(F.col("seen_anywhere").isNull(), F.col("name"))).alias("new_anywhere"),
-                )
-                .collect()
+            window_pairs = [(row["source"], row["name"]) for row in names.collect()]
+            earlier = self.species.before(window).join(
+                F.broadcast(names.select(F.col("name").alias("scientificName"))), ["scientificName"], "left_semi"
             )
-            for row in totals:
-                if row["source"] is None:  # the rollup's grand total: sources are never null
-                    overall = SpeciesCount(row["species"], row["new_anywhere"])
-                else:
-                    by_source[row["source"]] = SpeciesCount(row["species"], row["new_here"])
-            if any(count.new_species for count in by_source.values()):
-                new_pairs = flagged.where(F.col("seen_here").isNull()).select(
-                    "source", F.col("name").alias("scientificName")
-                )
-                new_pairs.coalesce(1).write.mode("overwrite").parquet(self.layout.species_partition(window))
+            earlier_pairs = [(row["source"], row["scientificName"]) for row in earlier.collect()]
         finally:
-            flagged.unpersist()
-        return by_source, overall
+            names.unpersist()
+        found = firsts.count(window_pairs, earlier_pairs)
+        if found.new_pairs:
+            self.spark.createDataFrame(found.new_pairs, PAIR_SCHEMA).coalesce(1).write.mode("overwrite").parquet(
+                self.layout.species_partition(window)
+            )
+        return found.by_source, found.overall
 
     def _previous(self, window: int) -> Cumulative:
         """Totals up to window - 1: kept from the last window, or read back from HDFS after a restart."""
