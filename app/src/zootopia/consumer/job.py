@@ -16,6 +16,7 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the usual name of this module
+from pyspark.sql.types import StringType, StructField, StructType
 
 from zootopia import config, kafka_clients
 from zootopia.consumer import columns, firsts
@@ -36,6 +37,7 @@ KAFKA_POLL_TIMEOUT_MS = 5000
 COMMIT_SECONDS = 1
 # Small batches on three nodes: 200 shuffle partitions would be 200 tiny tasks per stage.
 DEFAULT_SHUFFLE_PARTITIONS = "6"
+NAME_SCHEMA = StructType([StructField("scientificName", StringType())])
 
 
 class WindowWriter:
@@ -59,8 +61,8 @@ class WindowWriter:
             F.col("value").cast("string").alias("value"),
         ).withColumn("parsed", columns.parsed(F.col("value")))
         valid = columns.is_record(F.col("value"), F.col("parsed"))
-        # Cached: every count and write of the window reads these rows, Kafka is read once. Without the
-        # values (12 KB a record, 100 times the rest): the rejects' values are read again, only then.
+        # Read once, by one job: the counts, arrival times and names all come from it (_window). The
+        # rejects' values are read again, only in a window that has rejects.
         rows = decoded.select(
             "source",
             "topic",
@@ -68,11 +70,8 @@ class WindowWriter:
             valid.alias("valid"),
             columns.kingdom(F.col("parsed").getField(KINGDOM)).alias("kingdom"),
             columns.species(F.col("parsed").getField(SCIENTIFIC_NAME)).alias("name"),
-        ).persist()
-        try:
-            document, arrivals = self._window(rows, decoded.where(~valid).select("value"), window)
-        finally:
-            rows.unpersist()
+        )
+        document, arrivals = self._window(rows, decoded.where(~valid).select("value"), window)
         document["timing"] = self._timing(arrivals, started)
         path = self.store.write_document(document)
         self.totals = self._previous(window).after(document)
@@ -105,24 +104,29 @@ class WindowWriter:
 
     def _window(self, rows: DataFrame, rejected: DataFrame, window: int) -> tuple[dict[str, Any], list[datetime]]:
         """The window's document (without its timing), and the first and last time a value of each group
-        reached Kafka (taken by the same Spark job as the counts)."""
+        reached Kafka. One Spark job reads the rows for the counts, those times and each group's names."""
         counts: list[KingdomCount] = []
         rejects = 0
         arrivals: list[datetime] = []
+        pairs: set[firsts.Pair] = set()
         groups = rows.groupBy("valid", "source", "topic", "kingdom").agg(
-            F.count(F.lit(1)).alias("count"), F.min("timestamp").alias("first"), F.max("timestamp").alias("last")
+            F.count(F.lit(1)).alias("count"),
+            F.min("timestamp").alias("first"),
+            F.max("timestamp").alias("last"),
+            F.collect_set("name").alias("names"),
         )
         for row in groups.collect():
             arrivals += [row["first"], row["last"]]
             if row["valid"]:
                 counts.append(KingdomCount(row["source"], row["topic"], row["kingdom"], row["count"]))
+                pairs.update((row["source"], name) for name in row["names"])
             else:
                 rejects += row["count"]
         if rejects:
             rejected.select(F.coalesce("value", F.lit("")).alias("value")).coalesce(1).write.mode("overwrite").text(
                 self.layout.rejects_partition(window)
             )
-        by_source, overall = self._species(rows.where("valid"), window)
+        by_source, overall = self._species(pairs, window)
         document = build_document(
             window,
             trigger_seconds=self.settings.consumer.trigger_seconds,
@@ -135,24 +139,24 @@ class WindowWriter:
         )
         return document, arrivals
 
-    def _species(self, records: DataFrame, window: int) -> tuple[dict[str, SpeciesCount], SpeciesCount]:
+    def _species(self, pairs: set[firsts.Pair], window: int) -> tuple[dict[str, SpeciesCount], SpeciesCount]:
         """Distinct names per source and overall, and those no earlier window had; stores the new pairs.
 
-        Spark's part is two small collects: the window's distinct pairs, and the earlier pairs of the
-        same names. The history is only scanned, each pair tested against the window's names, which
-        every executor gets whole (one window's). Never the other way round: Spark may send a join's
-        side through the driver when its files look small, and a history of a million pairs did not
-        fit in the driver's 512 MiB. The rest is counted on the driver (firsts.py)."""
-        names = records.where(F.col("name").isNotNull()).select("source", "name").distinct().persist()
-        try:
-            window_pairs = [(row["source"], row["name"]) for row in names.collect()]
-            earlier = self.species.before(window).join(
-                F.broadcast(names.select(F.col("name").alias("scientificName"))), ["scientificName"], "left_semi"
-            )
-            earlier_pairs = [(row["source"], row["scientificName"]) for row in earlier.collect()]
-        finally:
-            names.unpersist()
-        found = firsts.count(window_pairs, earlier_pairs)
+        Spark's part is one small collect: the earlier pairs of this window's names. The history is
+        only scanned, each pair tested against the window's names, which every executor gets whole
+        (one window's). Never the other way round: Spark may send a join's side through the driver
+        when its files look small, and a history of a million pairs did not fit in the driver's
+        512 MiB. The rest is counted on the driver (firsts.py)."""
+        earlier = self.species.before(window)  # compacts first when it is time, even for an empty window
+        names = sorted({name for _, name in pairs})
+        earlier_pairs: list[firsts.Pair] = []
+        if names:
+            window_names = F.broadcast(self.spark.createDataFrame([(name,) for name in names], NAME_SCHEMA))
+            earlier_pairs = [
+                (row["source"], row["scientificName"])
+                for row in earlier.join(window_names, ["scientificName"], "left_semi").collect()
+            ]
+        found = firsts.count(pairs, earlier_pairs)
         if found.new_pairs:
             self.spark.createDataFrame(found.new_pairs, PAIR_SCHEMA).coalesce(1).write.mode("overwrite").parquet(
                 self.layout.species_partition(window)
