@@ -1,7 +1,7 @@
 """A window's species counts from its distinct (source, name) pairs and the earlier pairs of the same names.
 
-Spark finds both (consumer/job.py): the window's pairs from its rows, the earlier ones by scanning the
-stored history for this window's names only. What is left is small, one window's worth, and counted
+Spark finds both (consumer/job.py): the window's pairs in the job that counts its rows, the earlier ones
+by scanning the stored history for this window's names only. What is left is small, one window's worth, and counted
 here, on the driver: names per source and overall, those no earlier window had, and the pairs to store.
 """
 
