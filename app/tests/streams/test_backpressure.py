@@ -122,6 +122,20 @@ def test_a_bound_that_cannot_be_read_pauses_the_stream_until_it_can() -> None:
     assert pressure.reads == 2
 
 
+def test_a_first_look_that_failed_on_a_topic_without_byte_retention_lets_the_stream_go_on() -> None:
+    class Unbounded(_Scripted):
+        def _topic_bytes(self) -> TopicBytes:
+            self.reads = getattr(self, "reads", 0) + 1
+            if self.reads == 1:
+                raise ConnectionError("no broker")
+            return TopicBytes(-1, 160_000)
+
+    pressure = Unbounded([])
+    pauses: list[Lag | None] = []
+    assert pressure.hold(1000, pauses.append, sleep=lambda _: None) is None
+    assert (pauses, pressure.reads, pressure.asked) == ([None], 2, 0)
+
+
 def test_no_byte_retention_asks_nothing() -> None:
     unbounded = _Scripted([], retention_bytes=-1)
     assert unbounded.hold(1000, lambda _: None) is None

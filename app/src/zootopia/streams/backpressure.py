@@ -193,7 +193,7 @@ class Backpressure:
         if self.share <= 0:
             return None
         bound, lag = self._look()
-        if self._bound_read and bound is None:
+        if self._unbounded():
             return None
         if bound is not None and lag is not None and not bound.pauses(lag, bytes_per_record):
             self._await_deleted_files(bound, sleep)
@@ -210,9 +210,15 @@ class Backpressure:
         while bound is None or lag is None or not bound.resumes(lag, bytes_per_record):
             sleep(POLL_SECONDS)
             bound, lag = self._look()
+            if self._unbounded():  # the first look failed; the topic turned out to have no byte retention
+                return None
         log.info("%s: %d records behind, largest replica %d bytes; resuming", self.topic, lag.records, lag.stored_bytes)
         self._await_deleted_files(bound, sleep)
         return lag
+
+    def _unbounded(self) -> bool:
+        """The topic's settings were read and there is nothing to bound."""
+        return self._bound_read and self._bound is None
 
     def _look(self) -> tuple[Bound | None, Lag | None]:
         """The bound and the lag; on an error (logged), the bound if known and no lag."""
