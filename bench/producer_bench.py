@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
 import re
 import statistics
 import subprocess
@@ -63,6 +64,29 @@ def zootopia_stream(settings: config.Settings, records: list[Record]) -> float:
     client.close()
     assert outcome.sent == len(records), outcome
     return outcome.sent / outcome.seconds
+
+
+def streams_at_once(settings: config.Settings, records: list[Record], streams: int) -> float:
+    """Records/s of `streams` stream paths at once, each a process (as each source's stream is) sending its
+    share of the records: all of them over the time from the first start to the last end."""
+    context = multiprocessing.get_context("fork")  # the children share the records: nothing to pickle
+    ready, spans = context.Barrier(streams), context.Queue()
+
+    def one(share: list[Record]) -> None:
+        ready.wait()
+        started = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process of the machine
+        zootopia_stream(settings, share)
+        spans.put((started, time.monotonic()))
+
+    children = [context.Process(target=one, args=(records[n::streams],)) for n in range(streams)]
+    for child in children:
+        child.start()
+    ends: list[tuple[float, float]] = [spans.get() for _ in children]
+    for child in children:
+        child.join()
+        if child.exitcode != 0:
+            raise RuntimeError(f"a stream of the run failed: exit code {child.exitcode}")
+    return len(records) / (max(end for _, end in ends) - min(start for start, _ in ends))
 
 
 def plain_producer(settings: config.Settings, records: list[Record]) -> float:
@@ -124,6 +148,8 @@ def main() -> int:
     parser.add_argument("--principal", default="")
     parser.add_argument("--password-file", default="")
     parser.add_argument("--client-config", default="")
+    # Only the streams' combined rate: this many stream paths at once, each its share of the records.
+    parser.add_argument("--streams-at-once", type=int, default=0)
     args = parser.parse_args()
     settings = config.load(principal=args.principal)
     if args.password_file:
@@ -133,6 +159,20 @@ def main() -> int:
     lines = [record.to_json().decode("utf-8") for record in records]
     size = round(sum(len(line.encode("utf-8")) for line in lines) / len(lines))
     fresh_topic(settings)
+    if args.streams_at_once:
+        combined = [round(streams_at_once(settings, records, args.streams_at_once)) for _ in range(args.rounds)]
+        print(
+            json.dumps(
+                {
+                    "streams": args.streams_at_once,
+                    "records": len(records),
+                    "record_bytes": size,
+                    "records_per_s": combined,
+                    "median_records_per_s": statistics.median(combined),
+                }
+            )
+        )
+        return 0
     # Rounds in turn, so that the machine's load moves every figure alike; the ratio of their medians.
     rounds: dict[str, list[float]] = {"stream": [], "plain": [], "producer_performance": []}
     for _ in range(args.rounds):
