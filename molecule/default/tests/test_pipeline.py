@@ -352,6 +352,24 @@ def species_listing() -> tuple[list[int], list[int]]:
     return sorted(int(name.removeprefix("window=")) for name in listed["species"]), sets
 
 
+def feed_names(source: str, names: list[str], resource: int) -> None:
+    """One Animalia record per name, sent by `zootopia streams produce` as one resource of `source`."""
+    lines = [
+        json.dumps(
+            {
+                groundtruth.DWC + "kingdom": "Animalia",
+                groundtruth.DWC + "scientificName": name,
+                # The progress tells resources apart by their hash's start.
+                "contentId": f"line:zip:hash://sha256/{resource:02x}{'e' * 62}!/occurrence.txt!/L{n + 2}",
+                "rowType": groundtruth.DWC + "Occurrence",
+            }
+        )
+        for n, name in enumerate(names)
+    ]
+    feed = "\n".join(lines).replace("'", "'\\''")
+    on("node1", f"printf '%s\\n' '{feed}' | {ZOOTOPIA_STREAMS} produce --source {source} --topic gbif")
+
+
 def test_species_stay_exact_across_compactions(streamed: list[dict[str, Any]]) -> None:
     """Six windows, each with two new names, one name of the window before and one of the seeds: only the
     new ones count, while the species of earlier windows are compacted every 3 windows (inventory/local)."""
@@ -362,21 +380,8 @@ def test_species_stay_exact_across_compactions(streamed: list[dict[str, Any]]) -
         names = [f"Zootopia compactus {round_}a", f"Zootopia compactus {round_}b", seed_name]
         if round_:
             names.append(f"Zootopia compactus {round_ - 1}a")
-        lines = [
-            json.dumps(
-                {
-                    groundtruth.DWC + "kingdom": "Animalia",
-                    groundtruth.DWC + "scientificName": name,
-                    # A resource per round (the progress tells resources apart by their hash's start).
-                    "contentId": f"line:zip:hash://sha256/{0xC0 + round_:02x}{'e' * 62}!/occurrence.txt!/L{n + 2}",
-                    "rowType": groundtruth.DWC + "Occurrence",
-                }
-            )
-            for n, name in enumerate(names)
-        ]
         before = windows()[-1]["cumulative"]["records"]
-        feed = "\n".join(lines).replace("'", "'\\''")
-        on("node1", f"printf '%s\\n' '{feed}' | {ZOOTOPIA_STREAMS} produce --source {source} --topic gbif")
+        feed_names(source, names, 0xC0 + round_)
         # Counted before the next round is sent: each round is a window of its own.
         wait_for(f"round {round_} counted", partial(records_counted, before + len(names)), 300)
     last = windows()[-1]
@@ -388,6 +393,66 @@ def test_species_stay_exact_across_compactions(streamed: list[dict[str, Any]]) -
     assert len(sets) == 1, (partitions, sets)
     assert sets[0] >= last["window"] - 4, (partitions, sets)
     assert all(number > sets[0] for number in partitions), (partitions, sets)
+
+
+# On the master: SIGKILL the consumer the moment it logs that a window's compaction begins (its Spark
+# job then still has to write the set and rename it).
+KILL_AT_COMPACTION = (
+    "grep -q -m1 'species: compacting' < <(timeout 600 journalctl -f -n 0 -o cat -u zootopia-consumer)"
+    " && systemctl kill --signal=KILL zootopia-consumer"
+)
+
+
+def counted_or_killed(watcher: subprocess.Popen[str], records: int) -> bool:
+    return watcher.poll() is not None or records_counted(records)
+
+
+def test_species_stay_exact_when_the_consumer_is_killed_while_compacting(streamed: list[dict[str, Any]]) -> None:
+    """Windows of two new names each until one compacts; the consumer is killed as it starts to. Its restart
+    replays that window: the counts stay exact, the set is written once, nothing is left behind."""
+    source = "http://feed.test/compaction-kill"
+    start = windows()[-1]
+    sent: list[str] = []
+    for attempt in range(3):  # a kill that came after the set's rename did not test this: again
+        watcher = subprocess.Popen(
+            ["docker", "exec", "node0", "bash", "-c", KILL_AT_COMPACTION], stdout=subprocess.PIPE, text=True
+        )
+        time.sleep(2)  # journalctl follows from now
+        try:
+            while watcher.poll() is None:
+                names = [f"Zootopia interruptus {attempt}-{len(sent)}a", f"Zootopia interruptus {attempt}-{len(sent)}b"]
+                before = start["cumulative"]["records"] + len(sent)
+                feed_names(source, names, 0xD0 + len(sent) // 2)
+                sent += names
+                wait_for(
+                    "the round counted, or the consumer killed", partial(counted_or_killed, watcher, before + 2), 300
+                )
+        finally:
+            if watcher.poll() is None:
+                watcher.kill()
+        assert watcher.wait() == 0, "the watcher failed: no compaction began within its 600 s"
+        killed_in = windows()[-1]["window"] + 1  # its document, written last, is not there
+        _, sets = species_listing()
+        wait_for(
+            "every record counted after the restart",
+            partial(records_counted, start["cumulative"]["records"] + len(sent)),
+            600,
+            explain=lambda: on("node0", CONSUMER_TROUBLE, check=False),
+        )
+        if killed_in - 1 not in sets:  # killed before the set was renamed: mid-compaction
+            break
+    else:
+        pytest.fail("the kill came after the compaction's rename in 3 tries")
+    last = windows()[-1]
+    assert last["cumulative"]["species"] == start["cumulative"]["species"] + len(sent)
+    assert last["cumulative"]["sources"][source] == {"records": len(sent), "species": len(sent)}
+    replayed = next(doc for doc in windows() if doc["window"] == killed_in)
+    assert (replayed["sources"][source]["records"], replayed["sources"][source]["new_species"]) == (2, 2), replayed
+    partitions, sets = species_listing()
+    assert len(sets) == 1, (partitions, sets)
+    assert all(number > sets[0] for number in partitions), (partitions, sets)
+    # The killed run's temporary set was written over by the replay and renamed: none is left.
+    assert [name for name in results_listing()["species-compacted"] if not name.startswith("upto=")] == []
 
 
 def test_values_that_are_not_records_are_counted_as_rejects_by_the_consumer(streamed: list[dict[str, Any]]) -> None:

@@ -46,6 +46,8 @@ class SpeciesHistory:
     def _compact(self, step: species.SpeciesPlan) -> None:
         upto = step.compacted_upto
         temp, final = self.layout.species_compacted_temp(upto), self.layout.species_compacted_set(upto)
+        # The molecule checks kill the consumer at this line: keep its start as it is.
+        LOG.info("species: compacting windows 1..%d into %s (%d partitions)", upto, final, len(step.partitions))
         # The pairs of different windows are disjoint (a pair is stored by the first window that saw it).
         self._read(step).coalesce(1).write.mode("overwrite").parquet(temp)
         self.store.client.rename(temp, final)
