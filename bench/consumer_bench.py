@@ -16,6 +16,8 @@ from typing import Any
 from zootopia import config
 from zootopia.consumer.store import WindowStore
 
+LISTED_WINDOWS = 30
+
 
 def _time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -46,6 +48,10 @@ def main() -> int:
         "largest_window": {"values": max(values), "seconds": seconds[values.index(max(values))]},
         "latency_s_newest_value": {"median": round(statistics.median(newest), 1), "max": round(max(newest), 1)},
         "latency_s_oldest_value": {"median": round(statistics.median(oldest), 1), "max": round(max(oldest), 1)},
+        # By window, the last ones: the first after a start carry Spark's warm-up (and the streams' first burst).
+        "latency_s_newest_value_by_window": {
+            doc["window"]: round(late, 1) for doc, late in list(zip(busy, newest))[-LISTED_WINDOWS:]
+        },
     }
     print(json.dumps(figures, indent=2))
     return 0
