@@ -81,11 +81,11 @@ def streams_at_once(settings: config.Settings, records: list[Record], streams: i
     children = [context.Process(target=one, args=(records[n::streams],)) for n in range(streams)]
     for child in children:
         child.start()
-    ends: list[tuple[float, float]] = [spans.get() for _ in children]
-    for child in children:
+    for child in children:  # joined first: a stream that failed puts no span (spans are a few bytes each)
         child.join()
         if child.exitcode != 0:
             raise RuntimeError(f"a stream of the run failed: exit code {child.exitcode}")
+    ends: list[tuple[float, float]] = [spans.get(timeout=10) for _ in children]
     return len(records) / (max(end for _, end in ends) - min(start for start, _ in ends))
 
 
