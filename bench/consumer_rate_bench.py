@@ -66,10 +66,10 @@ def timed_writer(spark: Any, settings: Any, split: dict[str, float]) -> Any:  # 
     from zootopia.consumer.job import WindowWriter
 
     class TimedWriter(WindowWriter):
-        def _species(self, records: Any, window: int) -> Any:  # noqa: ANN401
+        def _species(self, pairs: Any, window: int) -> Any:  # noqa: ANN401
             started = time.monotonic()
             try:
-                return super()._species(records, window)
+                return super()._species(pairs, window)
             finally:
                 split["species"] = split.get("species", 0.0) + time.monotonic() - started
 

@@ -60,11 +60,14 @@ def test_a_transaction_writes_at_most_a_quarter_segment_per_partition() -> None:
 class _Scripted(Backpressure):
     """The waiting logic on a scripted sequence of lags (the Kafka questions answered by a list)."""
 
-    def __init__(self, lags: list[Lag | Exception], retention_bytes: int = 1_000_000) -> None:
+    def __init__(self, lags: list[Lag | Exception], retention_bytes: int = 1_000_000, failed_reads: int = 0) -> None:
         super().__init__(Settings(kafka=KafkaSettings(backpressure_share=0.5)), "gbif")
         self.lags = lags
         self.asked = 0
         self.retention = retention_bytes
+        # The topic's settings cannot be read this many times first.
+        self.failed_reads = failed_reads
+        self.reads = 0
 
     def lag(self) -> Lag:
         answer = self.lags[self.asked]
@@ -74,6 +77,9 @@ class _Scripted(Backpressure):
         return answer
 
     def _topic_bytes(self) -> TopicBytes:
+        self.reads += 1
+        if self.reads <= self.failed_reads:
+            raise ConnectionError("no broker")
         return TopicBytes(self.retention, 160_000, delete_delay_ms=1000)
 
 
@@ -108,14 +114,7 @@ def test_a_lag_that_cannot_be_asked_pauses_the_stream_until_it_can() -> None:
 
 
 def test_a_bound_that_cannot_be_read_pauses_the_stream_until_it_can() -> None:
-    class Unreadable(_Scripted):
-        def _topic_bytes(self) -> TopicBytes:
-            self.reads = getattr(self, "reads", 0) + 1
-            if self.reads == 1:
-                raise ConnectionError("no broker")
-            return super()._topic_bytes()
-
-    pressure = Unreadable([Lag(100, 0)])
+    pressure = _Scripted([Lag(100, 0)], failed_reads=1)
     pauses: list[Lag | None] = []
     assert pressure.hold(1000, pauses.append, sleep=lambda _: None) == Lag(100, 0)
     assert pauses == [None]
@@ -123,14 +122,7 @@ def test_a_bound_that_cannot_be_read_pauses_the_stream_until_it_can() -> None:
 
 
 def test_a_first_look_that_failed_on_a_topic_without_byte_retention_lets_the_stream_go_on() -> None:
-    class Unbounded(_Scripted):
-        def _topic_bytes(self) -> TopicBytes:
-            self.reads = getattr(self, "reads", 0) + 1
-            if self.reads == 1:
-                raise ConnectionError("no broker")
-            return TopicBytes(-1, 160_000)
-
-    pressure = Unbounded([])
+    pressure = _Scripted([], retention_bytes=-1, failed_reads=1)
     pauses: list[Lag | None] = []
     assert pressure.hold(1000, pauses.append, sleep=lambda _: None) is None
     assert (pauses, pressure.reads, pressure.asked) == ([None], 2, 0)

@@ -13,6 +13,8 @@ from zootopia.consumer.store import WindowStore
 
 LOG = logging.getLogger("zootopia.consumer")
 PAIR_SCHEMA = StructType([StructField("source", StringType()), StructField("scientificName", StringType())])
+# One window's names, as the history is scanned for them (consumer/job.py).
+NAME_SCHEMA = StructType([PAIR_SCHEMA["scientificName"]])
 
 
 class SpeciesHistory:

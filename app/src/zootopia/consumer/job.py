@@ -16,13 +16,12 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the usual name of this module
-from pyspark.sql.types import StringType, StructField, StructType
 
 from zootopia import config, kafka_clients
 from zootopia.consumer import columns, firsts
 from zootopia.consumer.counted import CountedCommitter, counted_offsets
 from zootopia.consumer.documents import Cumulative, KingdomCount, SpeciesCount, build_document
-from zootopia.consumer.history import PAIR_SCHEMA, SpeciesHistory
+from zootopia.consumer.history import NAME_SCHEMA, PAIR_SCHEMA, SpeciesHistory
 from zootopia.consumer.layout import window_id
 from zootopia.consumer.store import WindowStore
 from zootopia.records import KINGDOM, SCIENTIFIC_NAME
@@ -37,7 +36,6 @@ KAFKA_POLL_TIMEOUT_MS = 5000
 COMMIT_SECONDS = 1
 # Small batches on three nodes: 200 shuffle partitions would be 200 tiny tasks per stage.
 DEFAULT_SHUFFLE_PARTITIONS = "6"
-NAME_SCHEMA = StructType([StructField("scientificName", StringType())])
 
 
 class WindowWriter:
