@@ -455,6 +455,31 @@ def test_species_stay_exact_when_the_consumer_is_killed_while_compacting(streame
     assert [name for name in results_listing()["species-compacted"] if not name.startswith("upto=")] == []
 
 
+WARM_UP_LEFT = """
+from hdfs import InsecureClient
+from zootopia import config
+settings = config.load()
+client = InsecureClient(settings.hdfs.url, user=settings.hdfs.user)
+print(client.status(settings.hdfs.root + "/.warm-up", strict=False) is not None)
+"""
+
+
+def test_every_start_of_the_consumer_warms_up_first_and_leaves_nothing(streamed: list[dict[str, Any]]) -> None:
+    """The consumer has started at least twice by now (the checks above kill it); each start ran a window's
+    jobs on sample records before its query (consumer/warmup.py), and deleted what they wrote."""
+    journal = on(
+        "node0",
+        "journalctl -u zootopia-consumer --no-pager -o cat | grep -E 'warm-up|zootopia.consumer INFO consuming'",
+    )
+    lines = journal.splitlines()
+    assert [line for line in lines if "warm-up failed" in line] == []
+    queries = [index for index, line in enumerate(lines) if " consuming " in line]
+    assert len(queries) >= 2, journal
+    # Each query's start comes right after a warm-up that ran.
+    assert all(index > 0 and "warm-up: a window's jobs ran" in lines[index - 1] for index in queries), journal
+    assert on("node0", f"{PYTHON} - <<'EOF'\n{WARM_UP_LEFT}\nEOF") == "False"
+
+
 def test_values_that_are_not_records_are_counted_as_rejects_by_the_consumer(streamed: list[dict[str, Any]]) -> None:
     before = windows()[-1]["cumulative"]["rejects"]
     send = (

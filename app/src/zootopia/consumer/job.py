@@ -18,13 +18,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the usual name of this module
 
 from zootopia import config, kafka_clients
-from zootopia.consumer import columns, firsts
+from zootopia.consumer import firsts, frames
 from zootopia.consumer.counted import CountedCommitter, counted_offsets
 from zootopia.consumer.documents import Cumulative, KingdomCount, SpeciesCount, build_document
-from zootopia.consumer.history import NAME_SCHEMA, PAIR_SCHEMA, SpeciesHistory
+from zootopia.consumer.history import SpeciesHistory
 from zootopia.consumer.layout import window_id
 from zootopia.consumer.store import WindowStore
-from zootopia.records import KINGDOM, SCIENTIFIC_NAME
+from zootopia.consumer.warmup import warm_up
 
 LOG = logging.getLogger("zootopia.consumer")
 # How long an executor waits for a Kafka poll (Spark's default: spark.network.timeout, 120 s). A poll that
@@ -52,24 +52,11 @@ class WindowWriter:
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
         window = window_id(batch_id)
-        decoded = batch.select(
-            columns.source(F.col("key")).alias("source"),
-            F.col("topic"),
-            F.col("timestamp"),
-            F.col("value").cast("string").alias("value"),
-        ).withColumn("parsed", columns.parsed(F.col("value")))
-        valid = columns.is_record(F.col("value"), F.col("parsed"))
+        decoded = frames.decoded(batch)
         # Read once, by one job: the counts, arrival times and names all come from it (_window). The
         # rejects' values are read again, only in a window that has rejects.
-        rows = decoded.select(
-            "source",
-            "topic",
-            "timestamp",
-            valid.alias("valid"),
-            columns.kingdom(F.col("parsed").getField(KINGDOM)).alias("kingdom"),
-            columns.species(F.col("parsed").getField(SCIENTIFIC_NAME)).alias("name"),
-        )
-        document, arrivals = self._window(rows, decoded.where(~valid).select("value"), window)
+        rejected = decoded.where(~frames.valid()).select("value")
+        document, arrivals = self._window(frames.rows(decoded), rejected, window)
         document["timing"] = self._timing(arrivals, started)
         path = self.store.write_document(document)
         self.totals = self._previous(window).after(document)
@@ -107,13 +94,7 @@ class WindowWriter:
         rejects = 0
         arrivals: list[datetime] = []
         pairs: set[firsts.Pair] = set()
-        groups = rows.groupBy("valid", "source", "topic", "kingdom").agg(
-            F.count(F.lit(1)).alias("count"),
-            F.min("timestamp").alias("first"),
-            F.max("timestamp").alias("last"),
-            F.collect_set("name").alias("names"),
-        )
-        for row in groups.collect():
+        for row in frames.groups(rows).collect():
             arrivals += [row["first"], row["last"]]
             if row["valid"]:
                 counts.append(KingdomCount(row["source"], row["topic"], row["kingdom"], row["count"]))
@@ -139,26 +120,13 @@ class WindowWriter:
 
     def _species(self, pairs: set[firsts.Pair], window: int) -> tuple[dict[str, SpeciesCount], SpeciesCount]:
         """Distinct names per source and overall, and those no earlier window had; stores the new pairs.
-
-        Spark's part is one small collect: the earlier pairs of this window's names. The history is
-        only scanned, each pair tested against the window's names, which every executor gets whole
-        (one window's). Never the other way round: Spark may send a join's side through the driver
-        when its files look small, and a history of a million pairs did not fit in the driver's
-        512 MiB. The rest is counted on the driver (firsts.py)."""
+        Spark's part is one small collect, the earlier pairs of this window's names (frames.earlier_pairs);
+        the rest is counted on the driver (firsts.py)."""
         earlier = self.species.before(window)  # compacts first when it is time, even for an empty window
-        names = sorted({name for _, name in pairs})
-        earlier_pairs: list[firsts.Pair] = []
-        if names:
-            window_names = F.broadcast(self.spark.createDataFrame([(name,) for name in names], NAME_SCHEMA))
-            earlier_pairs = [
-                (row["source"], row["scientificName"])
-                for row in earlier.join(window_names, ["scientificName"], "left_semi").collect()
-            ]
+        earlier_pairs = frames.earlier_pairs(self.spark, earlier, sorted({name for _, name in pairs}))
         found = firsts.count(pairs, earlier_pairs)
         if found.new_pairs:
-            self.spark.createDataFrame(found.new_pairs, PAIR_SCHEMA).coalesce(1).write.mode("overwrite").parquet(
-                self.layout.species_partition(window)
-            )
+            frames.write_pairs(self.spark, found.new_pairs, self.layout.species_partition(window))
         return found.by_source, found.overall
 
     def _previous(self, window: int) -> Cumulative:
@@ -203,6 +171,11 @@ def main() -> int:
     if spark.conf.get("spark.sql.shuffle.partitions") == "200":  # Spark's default: not set by spark-submit
         spark.conf.set("spark.sql.shuffle.partitions", DEFAULT_SHUFFLE_PARTITIONS)
     writer = WindowWriter(spark, settings)
+    try:
+        seconds = warm_up(spark, writer.store, settings.kafka.data_topics)
+        LOG.info("warm-up: a window's jobs ran on sample records in %.1f s", seconds)
+    except Exception as error:  # only the first window's speed depends on it
+        LOG.warning("warm-up failed, the first window pays the cold start: %s", error)
     reader = data_topics(spark.readStream, settings).option("failOnDataLoss", "true")
     if settings.consumer.max_offsets_per_trigger > 0:
         reader = reader.option("maxOffsetsPerTrigger", settings.consumer.max_offsets_per_trigger)

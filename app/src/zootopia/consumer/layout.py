@@ -16,6 +16,8 @@ LAYOUT = the tree under the configured root (settings.hdfs.root, e.g. /zootopia)
     rejects/window=1/            text, one raw Kafka value per line: the values that were not a JSON object
                                  (only for windows that had rejects)
     checkpoints/consumer/        Spark's checkpoint (offsets and commit logs) of the streaming query
+    .warm-up/                    parquet: the consumer's warm-up pairs, written and deleted at its start
+                                 (warmup.py); never read as results
 
 Every path of a window is overwritten by its id, so a batch Spark replays after a crash (same batch id,
 same offsets) rewrites the same results instead of adding to them.
@@ -82,6 +84,10 @@ class Layout:
     def species_compacted_temp(self, upto: int) -> str:
         # Renamed to species_compacted_set(upto) once whole: a set is there complete or not at all.
         return f"{self.species_compacted}/.upto={upto}.tmp"
+
+    @property
+    def warm_up(self) -> str:
+        return self._join(".warm-up")
 
     def rejects_partition(self, window: int) -> str:
         return f"{self.rejects}/window={window}"
