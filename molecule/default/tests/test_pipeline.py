@@ -478,6 +478,8 @@ def test_every_start_of_the_consumer_warms_up_first_and_leaves_nothing(streamed:
     # Each query's start comes right after a warm-up that ran.
     assert all(index > 0 and "warm-up: a window's jobs ran" in lines[index - 1] for index in queries), journal
     assert on("node0", f"{PYTHON} - <<'EOF'\n{WARM_UP_LEFT}\nEOF") == "False"
+    # The running query marked itself for the deployment's wait (roles/zootopia, units.yml).
+    assert re.fullmatch(r"[0-9a-f-]{36}", on("node0", "cat /run/zootopia-consumer/consuming"))
 
 
 def test_values_that_are_not_records_are_counted_as_rejects_by_the_consumer(streamed: list[dict[str, Any]]) -> None:

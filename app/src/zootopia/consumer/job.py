@@ -9,9 +9,11 @@ window's commit. Paths: see layout.py.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -36,6 +38,9 @@ KAFKA_POLL_TIMEOUT_MS = 5000
 COMMIT_SECONDS = 1
 # Small batches on three nodes: 200 shuffle partitions would be 200 tiny tasks per stage.
 DEFAULT_SHUFFLE_PARTITIONS = "6"
+# Written in the unit's runtime directory once the query runs (systemd removes the directory when the
+# unit stops); a deployment waits for it (roles/zootopia, zootopia_consumer_consuming_file).
+CONSUMING_FILE = "consuming"
 
 
 class WindowWriter:
@@ -188,6 +193,9 @@ def main() -> int:
         .start()
     )
     LOG.info("consuming %s into %s", ",".join(settings.kafka.data_topics), settings.hdfs.root)
+    runtime = os.environ.get("RUNTIME_DIRECTORY")
+    if runtime:
+        Path(runtime, CONSUMING_FILE).write_text(f"{query.id}\n", encoding="utf-8")
     counted = CountedCommitter(settings)
     try:
         # Between windows: what they counted, for the streams' backpressure.
