@@ -5,14 +5,14 @@ the first broadcast, Parquet's first write and read, on every executor. On the l
 first window took 22.5 s for 8,913 records and the next one 7.8 s for 4,870, and the newest values
 of the first two windows waited 25-37 s for their counts. Here that cost is paid while the query
 is not yet running. Nothing of it stays: the sample's pairs are written under layout.warm_up and
-deleted. Kafka's own start (a consumer per partition) is not warmed: reading a topic would need
-records in it, and a new cluster has none.
+deleted. Not warmed: Kafka's own start on the executors (a consumer per partition, each a TLS
+handshake and a login), since reading a topic needs records in it and a new cluster has none, and
+the code compiled for 12 KB values, since the samples are small.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -25,7 +25,6 @@ from zootopia.consumer.history import PAIR_SCHEMA
 from zootopia.consumer.store import WindowStore
 from zootopia.records import KINGDOM, SCIENTIFIC_NAME
 
-LOG = logging.getLogger("zootopia.consumer")
 # The columns of Kafka's rows that a window reads (frames.decoded).
 KAFKA_ROW_SCHEMA = StructType(
     [
