@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the usual name of this module
 
@@ -26,6 +28,11 @@ def valid() -> Column:
     return columns.is_record(F.col("value"), F.col("parsed"))
 
 
+def rejected(decoded_rows: DataFrame) -> DataFrame:
+    """The values that are not records, as text (read again only in a window that has rejects)."""
+    return decoded_rows.where(~valid()).select("value")
+
+
 def rows(decoded_rows: DataFrame) -> DataFrame:
     """What a window counts of each value: where it came from, when, whether it is a record, its kingdom and name."""
     return decoded_rows.select(
@@ -48,11 +55,12 @@ def groups(window_rows: DataFrame) -> DataFrame:
     )
 
 
-def earlier_pairs(spark: SparkSession, earlier: DataFrame, names: list[str]) -> list[Pair]:
-    """The pairs of `earlier` with one of `names`. The history is only scanned, each pair tested against
-    the names, which every executor gets whole (one window's). Never the other way round: Spark may send
+def earlier_pairs(spark: SparkSession, earlier: DataFrame, pairs: Iterable[Pair]) -> list[Pair]:
+    """The pairs of `earlier` with one of the names of `pairs`. The history is only scanned, each pair tested
+    against the names, which every executor gets whole (one window's). Never the other way round: Spark may send
     a join's side through the driver when its files look small, and a history of a million pairs did not
     fit in the driver's 512 MiB."""
+    names = sorted({name for _, name in pairs})
     if not names:
         return []
     window_names = F.broadcast(spark.createDataFrame([(name,) for name in names], NAME_SCHEMA))

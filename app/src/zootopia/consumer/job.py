@@ -60,7 +60,7 @@ class WindowWriter:
         decoded = frames.decoded(batch)
         # Read once, by one job: the counts, arrival times and names all come from it (_window). The
         # rejects' values are read again, only in a window that has rejects.
-        rejected = decoded.where(~frames.valid()).select("value")
+        rejected = frames.rejected(decoded)
         document, arrivals = self._window(frames.rows(decoded), rejected, window)
         document["timing"] = self._timing(arrivals, started)
         path = self.store.write_document(document)
@@ -128,7 +128,7 @@ class WindowWriter:
         Spark's part is one small collect, the earlier pairs of this window's names (frames.earlier_pairs);
         the rest is counted on the driver (firsts.py)."""
         earlier = self.species.before(window)  # compacts first when it is time, even for an empty window
-        earlier_pairs = frames.earlier_pairs(self.spark, earlier, sorted({name for _, name in pairs}))
+        earlier_pairs = frames.earlier_pairs(self.spark, earlier, pairs)
         found = firsts.count(pairs, earlier_pairs)
         if found.new_pairs:
             frames.write_pairs(self.spark, found.new_pairs, self.layout.species_partition(window))

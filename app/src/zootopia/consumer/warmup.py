@@ -55,13 +55,13 @@ def warm_up(spark: SparkSession, store: WindowStore, topics: Sequence[str]) -> f
     )
     decoded = frames.decoded(batch)
     found = frames.groups(frames.rows(decoded)).collect()
-    decoded.where(~frames.valid()).select("value").collect()
+    frames.rejected(decoded).collect()
     pairs = sorted({(row["source"], name) for row in found if row["valid"] for name in row["names"]})
     path = store.layout.warm_up
     try:
         frames.write_pairs(spark, pairs, path)
         earlier = spark.read.schema(PAIR_SCHEMA).parquet(path)
-        frames.earlier_pairs(spark, earlier, sorted({name for _, name in pairs}))
+        frames.earlier_pairs(spark, earlier, pairs)
     finally:
         store.client.delete(path, recursive=True)
     return time.monotonic() - started
