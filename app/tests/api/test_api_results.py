@@ -99,3 +99,27 @@ def test_gunicorn_command_serves_tls_only_with_certificate_and_key() -> None:
     assert tls[tls.index("--keyfile") + 1] == "/k.pem"
     with pytest.raises(ValueError, match="both"):
         gunicorn_command("0.0.0.0:10001", 2, 8, "/c.pem", None)
+
+
+def test_a_short_range_past_the_recent_windows_is_read_once() -> None:
+    written = documents()  # windows 1..3
+    store = CountingDocuments(written)
+    results = Results(store, interval=60, recent=1)
+    results.refresh()
+    store.reads.clear()
+    for _ in range(3):  # /count?windows=3, asked again and again: windows 1 and 2 read once, 3 held
+        assert [window.id for window in results.read_range(1, 3)] == [1, 2, 3]
+    assert sorted(store.reads) == [1, 2]
+    assert results.window(2) is not None  # /window?id=2: from the same cache
+    assert sorted(store.reads) == [1, 2]
+
+
+def test_a_range_longer_than_the_cache_is_read_every_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("zootopia.api.results.OLDER_CACHED", 2)  # a range of 3 does not fit
+    store = CountingDocuments(documents())
+    results = Results(store, interval=60, recent=1)
+    results.refresh()
+    store.reads.clear()
+    for _ in range(2):
+        assert [window.id for window in results.read_range(1, 3)] == [1, 2, 3]
+    assert sorted(store.reads) == [1, 1, 2, 2]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -20,7 +20,8 @@ from zootopia.lru import Lru
 
 log = logging.getLogger(__name__)
 
-# Older windows asked for by /window?id=N, kept in case they are asked for again.
+# Older windows asked for by /window?id=N or in a short range (/count?windows=N past the recent ones), kept in
+# case they are asked for again: a dashboard asks the same range every few seconds.
 OLDER_CACHED = 64
 # Documents read at once when an answer runs through older windows (/count?windows=all).
 READ_AHEAD = 32
@@ -222,17 +223,21 @@ class Results:
         return found
 
     def read_range(self, first: int, last: int) -> Iterator[Window]:
-        """Windows first..last in order, read ahead a few at a time: memory bounded whatever the range."""
+        """Windows first..last in order, read ahead a few at a time: memory bounded whatever the range. The older
+        windows of a range that fits in the cache are kept there (a longer one would only push them out)."""
         snapshot = self.snapshot
+        cache = self._older if last - first < OLDER_CACHED else None
         for start in range(first, last + 1, READ_AHEAD):
             block = range(start, min(last, start + READ_AHEAD - 1) + 1)
-            held = [snapshot.window(number) for number in block]
-            if all(window is not None for window in held):
-                yield from (window for window in held if window is not None)
-            else:
-                yield from self._read_all(block)
+            held = [snapshot.window(number) or (cache.get(number) if cache else None) for number in block]
+            missing = [number for number, window in zip(block, held) if window is None]
+            read = dict(zip(missing, self._read_all(missing)))
+            if cache is not None:
+                for number, window in read.items():
+                    cache.put(number, window)
+            yield from (window or read[number] for number, window in zip(block, held))
 
-    def _read_all(self, numbers: range) -> Iterator[Window]:
+    def _read_all(self, numbers: Sequence[int]) -> Iterator[Window]:
         for start in range(0, len(numbers), READ_AHEAD):
             yield from self._reader.map(self._read, numbers[start : start + READ_AHEAD])
 
