@@ -123,3 +123,17 @@ def test_a_range_longer_than_the_cache_is_read_every_time(monkeypatch: pytest.Mo
     for _ in range(2):
         assert [window.id for window in results.read_range(1, 3)] == [1, 2, 3]
     assert sorted(store.reads) == [1, 1, 2, 2]
+
+
+def test_a_wiped_store_is_read_anew_not_from_the_snapshot_it_replaces() -> None:
+    written = documents()
+    store = MemoryDocuments(written)
+    results = Results(store, interval=60)  # holds windows 1..3
+    assert results.refresh().last == 3
+    rewritten = {**written[1], "window": 1}  # a new window 1, with records, where the old one had none
+    store.documents = {1: rewritten}
+    snapshot = results.refresh()
+    assert snapshot.last == 1
+    fresh = Results(MemoryDocuments([rewritten]), interval=60).refresh()
+    assert snapshot.totals_of("source") == fresh.totals_of("source")
+    assert snapshot.totals_of("source") != {}

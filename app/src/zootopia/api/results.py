@@ -203,24 +203,18 @@ class Results:
         if not last:
             return Snapshot(keep=self.recent)
         first_recent = max(1, last - self.recent + 1)
-        recent = list(self.read_range(first_recent, last))
+        # Read, never taken from the snapshot this one replaces (after a reset its windows are gone) nor kept
+        # in the cache of older windows (these are the recent ones).
+        recent = list(self._read_all(range(first_recent, last + 1)))
         hour = windows_per_hour(recent[0].trigger_seconds)
         hourly = list(self._read_all(range(hour, first_recent, hour)))
         return Snapshot(tuple(recent), (*hourly, *(w for w in recent if w.id % hour == 0)), hour, self.recent)
 
     def window(self, window_id: int) -> Window | None:
         """Any window written so far: recent ones from memory, older ones read (and a few kept)."""
-        snapshot = self.snapshot
-        if not 1 <= window_id <= snapshot.last:
+        if not 1 <= window_id <= self.snapshot.last:
             return None
-        recent = snapshot.window(window_id)
-        if recent is not None:
-            return recent
-        found = self._older.get(window_id)
-        if found is None:
-            found = self._read(window_id)
-            self._older.put(window_id, found)
-        return found
+        return next(self.read_range(window_id, window_id))
 
     def read_range(self, first: int, last: int) -> Iterator[Window]:
         """Windows first..last in order, read ahead a few at a time: memory bounded whatever the range. The older
