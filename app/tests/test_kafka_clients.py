@@ -10,9 +10,12 @@ import time
 import zlib
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from kafka import TopicPartition
+from kafka.errors import KafkaTimeoutError
 from kafka.record.default_records import DefaultRecordBatch, DefaultRecordBatchBuilder
 
 from zootopia import config, kafka_clients
@@ -203,3 +206,64 @@ def test_record_batches_are_gzipped_at_the_java_producers_level_and_read_back_wh
     uncompressed = gzip.decompress(payload)
     assert len(payload) - 18 == len(zlib.compress(uncompressed, kafka_clients.GZIP_LEVEL)) - 6
     assert [record.value for record in DefaultRecordBatch(batch)] == [value] * 50
+
+
+class OneUnansweredListOffsets:
+    """Stands in for kafka-python's KafkaConsumer where scan_compacted meets it: its first end-offset request
+    gets no answer in time (KafkaTimeoutError, as kafka-python raises it); the topic holds one record."""
+
+    end_offset_calls = 0
+
+    def __init__(self, **options: object) -> None:
+        self.config = options
+        self._position = 0
+
+    def assign(self, partitions: list[TopicPartition]) -> None:
+        self.partition = partitions[0]
+
+    def seek_to_beginning(self, partition: TopicPartition) -> None:
+        self._position = 0
+
+    def end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        type(self).end_offset_calls += 1
+        if type(self).end_offset_calls == 1:
+            raise KafkaTimeoutError("Failed to get offsets by timestamps in 1000 ms")
+        return {partitions[0]: 1}
+
+    def position(self, partition: TopicPartition, timeout_ms: int) -> int:
+        return self._position
+
+    def poll(self, timeout_ms: int) -> dict[TopicPartition, list[SimpleNamespace]]:
+        self._position = 1
+        return {self.partition: [SimpleNamespace(key=b"source-1", value=b"{}")]}
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_unanswered_end_offset_request_is_asked_again_within_the_reads_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One lost ListOffsets answer no longer ends the read: scan_compacted asks again, with requests shorter
+    than its bound, and reads the topic (a CI run once lost a whole 60 s read to one such request)."""
+    monkeypatch.setattr(kafka_clients, "KafkaConsumer", OneUnansweredListOffsets)
+    read = kafka_clients.read_compacted(Settings(kafka=KafkaSettings(api_version="3.1")), "zootopia.progress", 60)
+    assert read == {"source-1": b"{}"}
+    assert OneUnansweredListOffsets.end_offset_calls == 2
+
+
+def test_one_request_is_bounded_below_the_reads_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[dict[str, object]] = []
+
+    class Recorded(OneUnansweredListOffsets):
+        end_offset_calls = 0
+
+        def __init__(self, **options: object) -> None:
+            super().__init__(**options)
+            made.append(options)
+
+    monkeypatch.setattr(kafka_clients, "KafkaConsumer", Recorded)
+    settings = Settings(kafka=KafkaSettings(api_version="3.1"))
+    kafka_clients.read_compacted(settings, "zootopia.progress", 60)
+    kafka_clients.read_compacted(settings, "zootopia.progress", 3)
+    assert [options["request_timeout_ms"] for options in made] == [kafka_clients.REQUEST_ATTEMPT_MS, 3000]

@@ -27,6 +27,10 @@ CONSUMER_GROUP_PREFIX = "zootopia-consumer"
 COUNTED_GROUP = CONSUMER_GROUP_PREFIX
 # How long a client tries the bootstrap brokers before it gives up (NoBrokersAvailable).
 API_VERSION_TIMEOUT_MS = 30000
+# How long a compacted topic's reader waits for one answer (scan_compacted): a request that gets none is sent
+# again on a new connection, within the read's own bound. A ListOffsets request once went unanswered for
+# its whole 60 s on a healthy cluster (CI rehearsal 33), and that one request failed the read.
+REQUEST_ATTEMPT_MS = 15000
 
 # gzip's level for the record batches kafka-python builds: Kafka's Java producer uses zlib's default,
 # 6 (it has no setting for it before Kafka 3.8); kafka-python hard-codes 9, which makes the records
@@ -152,9 +156,10 @@ def scan_compacted(settings: Settings, topic: str, timeout_seconds: float = 60.0
     """Every committed (key, value) of a one-partition compacted topic, in offset order (a key may come
     more than once, a tombstone's value is None), up to its end when the scan began.
 
-    Bounded by `timeout_seconds` as a whole (TimeoutError): kafka-python's own waits are 305 s for the
-    end offset and unbounded for the position, and a caller such as the streams agent must get its
-    next round, with fresh metadata, while a broker that just restarted does not know the topic yet.
+    Bounded by `timeout_seconds` as a whole (TimeoutError), give or take one request's REQUEST_ATTEMPT_MS:
+    kafka-python's own waits are 305 s for the end offset and unbounded for the position, and a caller such
+    as the streams agent must get its next round, with fresh metadata, while a broker that just restarted
+    does not know the topic yet. An end offset not given in time is asked again until then.
     """
     deadline = time.monotonic() + timeout_seconds
 
@@ -168,16 +173,25 @@ def scan_compacted(settings: Settings, topic: str, timeout_seconds: float = 60.0
         **connection(settings),
         enable_auto_commit=False,
         isolation_level="read_committed",
-        request_timeout_ms=max(1000, int(timeout_seconds * 1000)),
+        # kafka-python bounds both one request and end_offsets as a whole by this.
+        request_timeout_ms=max(1000, min(REQUEST_ATTEMPT_MS, int(timeout_seconds * 1000))),
     )
     try:
         partition = TopicPartition(topic, 0)
         consumer.assign([partition])
         consumer.seek_to_beginning(partition)
-        try:
-            end = consumer.end_offsets([partition])[partition]
-        except KafkaTimeoutError:
-            raise TimeoutError(f"reading {topic} took longer than {timeout_seconds:.0f} s: no end offset") from None
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                end = consumer.end_offsets([partition])[partition]
+                break
+            except KafkaTimeoutError:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(
+                        f"reading {topic} took longer than {timeout_seconds:.0f} s:"
+                        f" no end offset in {attempts} attempt(s) of up to {consumer.config['request_timeout_ms']} ms"
+                    ) from None
         while (position := consumer.position(partition, timeout_ms=left_ms())) is None or position < end:
             for batch in consumer.poll(timeout_ms=min(1000, left_ms())).values():
                 for message in batch:
