@@ -38,7 +38,7 @@ IN_SPARK = "ZOOTOPIA_CONSUMER_RATE_BENCH_IN_SPARK"
 
 def kafka_batch(spark: Any, settings: Any) -> Any:  # noqa: ANN401  # pyspark objects
     """Everything committed in the data topics, read as the consumer reads them (its principal, options)."""
-    from zootopia.consumer.job import data_topics
+    from zootopia.consumer.kafka_source import data_topics
 
     return data_topics(spark.read, settings).option("endingOffsets", "latest").load()
 

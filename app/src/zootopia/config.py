@@ -58,6 +58,8 @@ class KafkaSettings:
     progress_topic: str = "zootopia.progress"
     # One record per resource a source finished (key "<source id>:<resource hash>"), beside its progress.
     finished_topic: str = "zootopia.finished"
+    # The consumer's warm-up writes sample records here and reads them back (consumer/warmup.py).
+    warm_up_topic: str = "zootopia.warm-up"
     # Records per Kafka transaction: the unit of progress a restart resumes from.
     transaction_records: int = 2000
     # A stream whose transaction commit takes longer exits and is restarted by systemd.

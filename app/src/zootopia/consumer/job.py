@@ -24,20 +24,12 @@ from zootopia.consumer import firsts, frames
 from zootopia.consumer.counted import CountedCommitter, counted_offsets
 from zootopia.consumer.documents import Cumulative, KingdomCount, SpeciesCount, build_document
 from zootopia.consumer.history import SpeciesHistory
+from zootopia.consumer.kafka_source import data_topics
 from zootopia.consumer.layout import window_id
 from zootopia.consumer.store import WindowStore
 from zootopia.consumer.warmup import warm_up
 
 LOG = logging.getLogger("zootopia.consumer")
-# How long an executor waits for a Kafka poll (Spark's default: spark.network.timeout, 120 s). A poll that
-# only meets transaction markers or aborted records returns nothing and waits this long, and with
-# transactional producers nearly every partition range ends in a commit marker.
-KAFKA_POLL_TIMEOUT_MS = 5000
-# How long a broker may hold an executor's fetch that finds nothing new (Kafka's default: 500 ms). Spark's
-# reader seeks before every poll and asks the partition's offset range after it, and its polls kept waiting
-# on such fetches: a bare read of the seeds' 19,936 records took 3.07 s at the default, 1.68 s at 20 ms
-# (medians of five rounds, one run on the local cluster; README, "Benchmarks").
-KAFKA_FETCH_MAX_WAIT_MS = 20
 # How often the driver looks for a finished window, to commit the offsets it counted (consumer/counted.py):
 # a paused stream waits for that commit. A look is a call into the JVM; a commit happens only on change.
 COMMIT_SECONDS = 1
@@ -156,25 +148,6 @@ class WindowWriter:
         return restored
 
 
-def data_topics(reader: Any, settings: config.Settings) -> Any:  # noqa: ANN401 - DataStreamReader or DataFrameReader
-    """The data topics from their start, as the consumer reads them; `reader` is spark.readStream, or
-    spark.read for a batch (bench/)."""
-    reader = reader.format("kafka")
-    # The brokers and, with SASL_SSL, TLS and the consumer principal's login.
-    for key, value in kafka_clients.spark_options(settings).items():
-        reader = reader.option(key, value)
-    return (
-        reader.option("subscribe", ",".join(settings.kafka.data_topics))
-        # Known group ids: the ACLs grant the consumer principal the groups with this prefix only.
-        .option("groupIdPrefix", kafka_clients.CONSUMER_GROUP_PREFIX)
-        .option("startingOffsets", "earliest")
-        # The producers write in transactions: records of an aborted one must not count.
-        .option("kafka.isolation.level", "read_committed")
-        .option("kafkaConsumer.pollTimeoutMs", KAFKA_POLL_TIMEOUT_MS)
-        .option("kafka.fetch.max.wait.ms", KAFKA_FETCH_MAX_WAIT_MS)
-    )
-
-
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = config.load(principal=kafka_clients.CONSUMER)
@@ -183,8 +156,9 @@ def main() -> int:
         spark.conf.set("spark.sql.shuffle.partitions", DEFAULT_SHUFFLE_PARTITIONS)
     writer = WindowWriter(spark, settings)
     try:
-        seconds = warm_up(spark, writer.store, settings.kafka.data_topics)
-        LOG.info("warm-up: a window's jobs ran on sample records in %.1f s", seconds)
+        seconds = warm_up(spark, settings, writer.store)
+        topic = settings.kafka.warm_up_topic
+        LOG.info("warm-up: a window's jobs ran on sample records read from %s in %.1f s", topic, seconds)
     except Exception as error:  # only the first window's speed depends on it
         LOG.warning("warm-up failed, the first window pays the cold start: %s", error)
     reader = data_topics(spark.readStream, settings).option("failOnDataLoss", "true")
