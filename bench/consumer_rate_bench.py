@@ -131,7 +131,7 @@ def bench() -> dict[str, Any]:
         "zootopia_to_original_shape": round(median["original_shape"] / median["zootopia"], 2),
         "zootopia_to_kafka_read": round(median["kafka_read"] / median["zootopia"], 2),
         # The last round's steps: reading, parsing, the kingdom counts and each group's names (one job), the
-        # species, and the rest (rejects kept, document written and packed).
+        # species, and the rest (rejects kept, document written, the new pairs stored, documents packed).
         "zootopia_split_s": {
             "read_parse_count": round(last["window"] - last["species"], 2),
             "species": round(last["species"], 2),

@@ -2,8 +2,9 @@
 
 Window id = Spark batch id + 1. Spark writes a batch's offsets to the checkpoint before running it and
 replays an unfinished batch with the same id and offsets after a restart, so every result of a window
-is written by its id (overwritten, never appended) and the window document, written last, is the
-window's commit. Paths: see layout.py.
+is written by its id (overwritten, never appended), and the batch counts as done only once all of
+them are: the window document, then the window's new species pairs, which only later windows read.
+Paths: see layout.py.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pyspark.sql import functions as F  # noqa: N812 - the usual name of this mo
 from zootopia import config, kafka_clients
 from zootopia.consumer import firsts, frames
 from zootopia.consumer.counted import CountedCommitter, counted_offsets
-from zootopia.consumer.documents import Cumulative, KingdomCount, SpeciesCount, build_document
+from zootopia.consumer.documents import Cumulative, KingdomCount, build_document
 from zootopia.consumer.history import SpeciesHistory
 from zootopia.consumer.kafka_source import data_topics
 from zootopia.consumer.layout import window_id
@@ -58,9 +59,14 @@ class WindowWriter:
         # Read once, by one job: the counts, arrival times and names all come from it (_window). The
         # rejects' values are read again, only in a window that has rejects.
         rejected = frames.rejected(decoded)
-        document, arrivals = self._window(frames.rows(decoded), rejected, window)
+        document, arrivals, new_pairs = self._window(frames.rows(decoded), rejected, window)
         document["timing"] = self._timing(arrivals, started)
         path = self.store.write_document(document)
+        # After the document, which the API serves: at the pipeline's peak this write took 2.7-6.6 s of a
+        # new cluster's first windows. Only later windows read the pairs, and a replay of this window (a
+        # restart before the batch ended) reads earlier windows' pairs only and writes both again.
+        if new_pairs:
+            frames.write_pairs(self.spark, new_pairs, self.layout.species_partition(window))
         self.totals = self._previous(window).after(document)
         for pack in self.store.pack_older(window, self.settings.consumer.documents_per_pack):
             LOG.info("window %d: earlier documents packed into %s", window, pack)
@@ -89,9 +95,12 @@ class WindowWriter:
             "processing_seconds": round(time.monotonic() - started, 3),
         }
 
-    def _window(self, rows: DataFrame, rejected: DataFrame, window: int) -> tuple[dict[str, Any], list[datetime]]:
-        """The window's document (without its timing), and the first and last time a value of each group
-        reached Kafka. One Spark job reads the rows for the counts, those times and each group's names."""
+    def _window(
+        self, rows: DataFrame, rejected: DataFrame, window: int
+    ) -> tuple[dict[str, Any], list[datetime], list[firsts.Pair]]:
+        """The window's document (without its timing), the first and last time a value of each group
+        reached Kafka, and the pairs no earlier window had (to store). One Spark job reads the rows for
+        the counts, those times and each group's names."""
         counts: list[KingdomCount] = []
         rejects = 0
         arrivals: list[datetime] = []
@@ -107,29 +116,25 @@ class WindowWriter:
             rejected.select(F.coalesce("value", F.lit("")).alias("value")).coalesce(1).write.mode("overwrite").text(
                 self.layout.rejects_partition(window)
             )
-        by_source, overall = self._species(pairs, window)
+        found = self._species(pairs, window)
         document = build_document(
             window,
             trigger_seconds=self.settings.consumer.trigger_seconds,
             counts=counts,
             rejects=rejects,
-            species_by_source=by_source,
-            species_overall=overall,
+            species_by_source=found.by_source,
+            species_overall=found.overall,
             previous=self._previous(window),
             processed_at=datetime.now(timezone.utc),
         )
-        return document, arrivals
+        return document, arrivals, found.new_pairs
 
-    def _species(self, pairs: set[firsts.Pair], window: int) -> tuple[dict[str, SpeciesCount], SpeciesCount]:
-        """Distinct names per source and overall, and those no earlier window had; stores the new pairs.
+    def _species(self, pairs: set[firsts.Pair], window: int) -> firsts.WindowSpecies:
+        """Distinct names per source and overall, those no earlier window had, and the pairs to store.
         Spark's part is one small collect, the earlier pairs of this window's names (frames.earlier_pairs);
         the rest is counted on the driver (firsts.py)."""
         earlier = self.species.before(window)  # compacts first when it is time, even for an empty window
-        earlier_pairs = frames.earlier_pairs(self.spark, earlier, pairs)
-        found = firsts.count(pairs, earlier_pairs)
-        if found.new_pairs:
-            frames.write_pairs(self.spark, found.new_pairs, self.layout.species_partition(window))
-        return found.by_source, found.overall
+        return firsts.count(pairs, frames.earlier_pairs(self.spark, earlier, pairs))
 
     def _previous(self, window: int) -> Cumulative:
         """Totals up to window - 1: kept from the last window, or read back from HDFS after a restart."""

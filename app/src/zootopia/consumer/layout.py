@@ -3,7 +3,8 @@
 LAYOUT = the tree under the configured root (settings.hdfs.root, e.g. /zootopia):
 
     windows/window-000001.json   one JSON document per window (window id = Spark batch id + 1),
-                                 written last, atomically (temp name, then rename over the old one)
+                                 written atomically (temp name, then rename over the old one), after
+                                 the window's rejects and before its species pairs (job.py)
     windows-packed/windows-000001-000720.jsonl
                                  the documents of windows 1..720, one per line, written once a window
                                  after them is written; their single files are then deleted. Every
