@@ -466,7 +466,8 @@ print(client.status(settings.hdfs.root + "/.warm-up", strict=False) is not None)
 
 def test_every_start_of_the_consumer_warms_up_first_and_leaves_nothing(streamed: list[dict[str, Any]]) -> None:
     """The consumer has started at least twice by now (the checks above kill it); each start ran a window's
-    jobs on sample records before its query (consumer/warmup.py), and deleted what they wrote."""
+    jobs on sample records read back through Kafka before its query (consumer/warmup.py: it fails unless
+    every sample name came back), and deleted what they wrote on HDFS."""
     journal = on(
         "node0",
         "journalctl -u zootopia-consumer --no-pager -o cat | grep -E 'warm-up|zootopia.consumer INFO consuming'",
@@ -476,7 +477,8 @@ def test_every_start_of_the_consumer_warms_up_first_and_leaves_nothing(streamed:
     queries = [index for index, line in enumerate(lines) if " consuming " in line]
     assert len(queries) >= 2, journal
     # Each query's start comes right after a warm-up that ran.
-    assert all(index > 0 and "warm-up: a window's jobs ran" in lines[index - 1] for index in queries), journal
+    ran = "warm-up: a window's jobs ran on sample records read from zootopia.warm-up"
+    assert all(index > 0 and ran in lines[index - 1] for index in queries), journal
     assert on("node0", f"{PYTHON} - <<'EOF'\n{WARM_UP_LEFT}\nEOF") == "False"
     # The running query marked itself for the deployment's wait (roles/zootopia, units.yml).
     assert re.fullmatch(r"[0-9a-f-]{36}", on("node0", "cat /run/zootopia-consumer/consuming"))
