@@ -59,10 +59,11 @@ def write_samples(settings: config.Settings) -> dict[int, tuple[int, int]]:
         partitions = producer.partitions_for(topic)
         if not partitions:
             raise RuntimeError(f"the topic {topic} has no partitions this principal can see")
+        values = sample_values()
         sent = [
             (partition, producer.send(topic, key=SAMPLE_KEY, value=value, partition=partition))
             for partition in sorted(partitions)
-            for value in sample_values()
+            for value in values
         ]
         producer.flush(timeout=WRITE_SECONDS)
         ranges: dict[int, tuple[int, int]] = {}
