@@ -22,6 +22,7 @@ KAFKA_CLASSPATH = "/opt/zootopia/kafka/libs/*"
 KAFKA_ADMIN = "--command-config /etc/kafka/admin.properties"
 WEBHDFS = "http://{namenode}:9870/webhdfs/v1"
 TOPICS = ["gbif", "obis", "idigbio"]
+CLOSE_DELAY_KEY = "dfs.client.block.write.locateFollowingBlock.initial.delay.ms"
 
 
 def _bootstrap(node_addresses: dict[str, str], node: str) -> str:
@@ -118,6 +119,15 @@ def test_hdfs_has_three_live_datanodes_and_is_healthy(host: Host) -> None:
     fsck = host.run("sudo -u hdfs hdfs fsck /")
     assert fsck.rc == 0, fsck.stderr
     assert "Status: HEALTHY" in fsck.stdout
+
+
+def test_every_nodes_hdfs_clients_ask_again_20_ms_after_a_close_not_400(node: Callable[[str], Host]) -> None:
+    """The clients that read each node's hdfs-site.xml (its DataNode's WebHDFS writer, Spark) ask again to
+    complete a file whose last block is not reported yet after 20 ms (README, "Closing a file")."""
+    for name in ("node0", "node1", "node2"):
+        got = node(name).run(f"sudo -u hdfs hdfs getconf -confKey {CLOSE_DELAY_KEY}")
+        assert got.rc == 0, got.stderr
+        assert got.stdout.split() == ["20"], (name, got.stdout)
 
 
 def test_file_written_over_webhdfs_from_node1_is_read_from_node2(
