@@ -174,3 +174,38 @@ def test_a_pack_is_downloaded_once_and_a_line_out_of_place_is_named() -> None:
 def test_the_pack_size_is_checked(every: object) -> None:
     with pytest.raises(ValueError, match=r"consumer\.documents_per_pack must be an integer of at least 1"):
         ConsumerSettings(documents_per_pack=every)  # type: ignore[arg-type]
+
+
+class SafeModeClient(FilesClient):
+    """A NameNode that refuses `refusals` writes as in safe mode, then takes them."""
+
+    def __init__(
+        self, refusals: int, message: str = "Cannot create directory /zootopia. Name node is in safe mode."
+    ) -> None:
+        super().__init__()
+        self.refusals = refusals
+        self.message = message
+        self.calls = 0
+
+    def makedirs(self, path: str) -> None:
+        self.calls += 1
+        if self.calls <= self.refusals:
+            raise HdfsError(self.message)
+
+
+def test_a_consumer_start_waits_out_the_namenodes_safe_mode() -> None:
+    store, _ = _store()
+    store.client = client = SafeModeClient(refusals=2)
+    assert store.wait_writable(timeout=5, pause=0.01) > 0
+    assert client.calls == 3
+
+
+def test_safe_mode_past_the_bound_and_any_other_refusal_are_raised() -> None:
+    store, _ = _store()
+    store.client = SafeModeClient(refusals=10**6)
+    with pytest.raises(HdfsError, match="safe mode"):
+        store.wait_writable(timeout=0.05, pause=0.01)
+    store.client = client = SafeModeClient(refusals=1, message="Permission denied: user=zootopia")
+    with pytest.raises(HdfsError, match="Permission denied"):
+        store.wait_writable(timeout=5, pause=0.01)
+    assert client.calls == 1

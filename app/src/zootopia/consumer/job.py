@@ -39,6 +39,8 @@ DEFAULT_SHUFFLE_PARTITIONS = "6"
 # Written in the unit's runtime directory once the query runs (systemd removes the directory when the
 # unit stops); a deployment waits for it (roles/zootopia, zootopia_consumer_consuming_file).
 CONSUMING_FILE = "consuming"
+# How long a starting consumer waits for a NameNode in safe mode (it leaves it about 30 s after it starts).
+HDFS_WRITABLE_TIMEOUT_SECONDS = 300
 
 
 class WindowWriter:
@@ -160,6 +162,10 @@ def main() -> int:
     if spark.conf.get("spark.sql.shuffle.partitions") == "200":  # Spark's default: not set by spark-submit
         spark.conf.set("spark.sql.shuffle.partitions", DEFAULT_SHUFFLE_PARTITIONS)
     writer = WindowWriter(spark, settings)
+    # The warm-up and the query's checkpoint both write to HDFS: past this bound the unit fails and restarts.
+    waited = writer.store.wait_writable(HDFS_WRITABLE_TIMEOUT_SECONDS)
+    if waited:
+        LOG.info("HDFS took writes after %.1f s in safe mode", waited)
     try:
         seconds = warm_up(spark, settings, writer.store)
         topic = settings.kafka.warm_up_topic

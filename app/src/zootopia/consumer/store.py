@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from array import array
 from collections.abc import Callable
 from typing import Any
@@ -89,6 +90,22 @@ class WindowStore:
         self.client.write(temp, data=documents.dumps(document), overwrite=True)
         self._replace(temp, final)
         return final
+
+    def wait_writable(self, timeout: float, pause: float = 2.0) -> float:
+        """Waits until the NameNode takes writes under the root; the seconds waited. A NameNode refuses every
+        write in safe mode, for about 30 s after it starts (the block reports, then dfs.namenode.safemode.extension),
+        and a consumer restarted with HDFS met it in its warm-up. Any other refusal, or safe mode past
+        `timeout` seconds, is raised."""
+        started = time.monotonic()
+        while True:
+            try:
+                self.client.makedirs(self.layout.root)  # refused in safe mode even when it exists
+                return time.monotonic() - started
+            except HdfsError as error:
+                if "safe mode" not in str(error).lower() or time.monotonic() - started + pause > timeout:
+                    raise
+                log.info("HDFS is in safe mode, writes wait: %s", error)
+            time.sleep(pause)
 
     def pack_older(self, window: int, every: int) -> list[str]:
         """Once `window` is written right after a run of `every` windows, packs the runs of single files before it.
