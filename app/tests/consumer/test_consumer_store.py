@@ -198,6 +198,9 @@ def test_a_consumer_start_waits_out_the_namenodes_safe_mode() -> None:
     store.client = client = SafeModeClient(refusals=2)
     assert store.wait_writable(timeout=5, pause=0.01) > 0
     assert client.calls == 3
+    store.client = client = SafeModeClient(refusals=0)
+    assert store.wait_writable(timeout=5, pause=0.01) == 0.0
+    assert client.calls == 1
 
 
 def test_safe_mode_past_the_bound_and_any_other_refusal_are_raised() -> None:

@@ -92,19 +92,21 @@ class WindowStore:
         return final
 
     def wait_writable(self, timeout: float, pause: float = 2.0) -> float:
-        """Waits until the NameNode takes writes under the root; the seconds waited. A NameNode refuses every
-        write in safe mode, for about 30 s after it starts (the block reports, then dfs.namenode.safemode.extension),
-        and a consumer restarted with HDFS met it in its warm-up. Any other refusal, or safe mode past
-        `timeout` seconds, is raised."""
+        """Waits until the NameNode takes writes under the root; the seconds waited (0 if it took the first).
+        A NameNode refuses every write in safe mode, for about 30 s after it starts (the block reports, then
+        dfs.namenode.safemode.extension), and a consumer restarted with HDFS met it in its warm-up. Any other
+        refusal, or safe mode past `timeout` seconds, is raised."""
         started = time.monotonic()
+        refused = False
         while True:
             try:
                 self.client.makedirs(self.layout.root)  # refused in safe mode even when it exists
-                return time.monotonic() - started
+                return time.monotonic() - started if refused else 0.0
             except HdfsError as error:
                 if "safe mode" not in str(error).lower() or time.monotonic() - started + pause > timeout:
                     raise
                 log.info("HDFS is in safe mode, writes wait: %s", error)
+                refused = True
             time.sleep(pause)
 
     def pack_older(self, window: int, every: int) -> list[str]:
