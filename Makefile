@@ -57,7 +57,8 @@ molecule:
 	molecule test 2>&1 | tee .cache/molecule-test.log || { \
 	  sed 's/\x1b\[[0-9;]*m//g' .cache/molecule-test.log > .cache/molecule-test.txt; \
 	  sed -n '/short test summary/,/[0-9] \(passed\|failed\)/p' .cache/molecule-test.txt; \
-	  grep -E '^(FAILED|ERROR) ' .cache/molecule-test.txt | cut -c1-160; exit 1; }
+	  sed -n '/short test summary/,/[0-9] \(passed\|failed\)/p' .cache/molecule-test.txt \
+	    | grep -E -A2 '│ (FAILED|ERROR)( |$$)' | grep -v -- '^--' | cut -c1-160; exit 1; }
 
 down:
 	local-cluster/cluster down

@@ -37,3 +37,18 @@ def run_playbook(
         timeout=timeout,
         check=False,
     )
+
+
+def failed_tasks(result: subprocess.CompletedProcess[str]) -> str:
+    """A failed run's failures: each failed task's header and message, then the recap. Its output's end
+    is only the tasks' timings (profile_tasks), and CI shows the end of a failure's message."""
+    picked: list[str] = []
+    task = ""
+    for line in result.stdout.splitlines():
+        if line.startswith("TASK ["):
+            task = line
+        elif line.startswith(("fatal: ", "failed: ")):
+            picked += [task, line[:2000]]
+    recap = result.stdout.split("PLAY RECAP")[-1].split("\n\n")[0] if "PLAY RECAP" in result.stdout else ""
+    # The failed tasks last: CI shows the end of a failure's message.
+    return "\n".join([f"PLAY RECAP{recap}" if recap else "no recap", result.stderr[-1000:], *picked])

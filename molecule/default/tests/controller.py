@@ -77,9 +77,17 @@ def on(node: str, command: str, check: bool = True) -> str:
     return result.stdout.strip()
 
 
-def run_playbook(playbook: str, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """ansible-playbook against inventory/local, as ops run it (tests/playbook_runner.py)."""
-    return playbook_runner.run_playbook(INVENTORY, playbook, *extra, env=env)
+def run_playbook(
+    playbook: str, *extra: str, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """ansible-playbook against inventory/local, as ops run it (tests/playbook_runner.py). With `check`, a
+    failed run raises with its failed tasks, not its output's end."""
+    result = playbook_runner.run_playbook(INVENTORY, playbook, *extra, env=env)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{playbook} {' '.join(extra)} -> {result.returncode}\n{playbook_runner.failed_tasks(result)}"
+        )
+    return result
 
 
 def wait_for(

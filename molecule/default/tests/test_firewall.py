@@ -128,6 +128,7 @@ def test_a_ruleset_that_locks_ansible_out_is_rolled_back() -> None:
         "node2",
         "-e",
         '{"firewall_ssh_sources": ["192.0.2.0/24"], "firewall_rollback_seconds": 20}',
+        check=False,
     )
     assert locked.returncode != 0
     assert "Timeout when waiting for search string OpenSSH" in locked.stdout, locked.stdout[-3000:]
@@ -135,7 +136,6 @@ def test_a_ruleset_that_locks_ansible_out_is_rolled_back() -> None:
     wait_for("the rollback on node2", lambda: "192.0.2.0/24" not in on("node2", "nft list table inet zootopia"), 60)
     assert "192.0.2.0/24" not in on("node2", "cat /etc/nftables.conf")
     # The next run writes the rendered file again (the rollback kept the table's listing) and loads it.
-    again = run_playbook("playbooks/base.yml", "--limit", "node2")
-    assert again.returncode == 0, again.stdout[-3000:]
+    run_playbook("playbooks/base.yml", "--limit", "node2")
     settled = run_playbook("playbooks/base.yml", "--limit", "node2")
     assert "changed=0" in settled.stdout.split("PLAY RECAP")[-1], settled.stdout[-3000:]

@@ -47,34 +47,29 @@ def _assert_brokers_restarted_one_at_a_time(after: dict[tuple[str, str], tuple[i
 
 def test_check_mode_on_the_converged_cluster_changes_nothing() -> None:
     result = run_playbook("site.yml", "--check", "--diff")
-    assert result.returncode == 0, result.stdout[-3000:]
     recap = re.findall(r"^(node\d)\s+: ok=\d+\s+changed=(\d+)", result.stdout, re.MULTILINE)
     assert sorted(recap) == [(node, "0") for node in NODES]
 
 
 def test_status_playbook_shows_every_unit_running_and_enabled() -> None:
     result = run_playbook("playbooks/status.yml")
-    assert result.returncode == 0, result.stdout[-3000:]
     for node, units in NODE_UNITS.items():
         for unit in units:
             assert re.search(rf"{node}\s+{unit}\s+running\s+enabled", result.stdout), f"{node} {unit}"
 
 
 def test_stop_and_start_playbooks() -> None:
-    stopped = run_playbook("playbooks/stop.yml")
-    assert stopped.returncode == 0, stopped.stdout[-3000:]
+    run_playbook("playbooks/stop.yml")
     for node, units in NODE_UNITS.items():
         assert on(node, f"systemctl is-active {' '.join(units)} || true").split() == ["inactive"] * len(units)
-    started = run_playbook("playbooks/start.yml")
-    assert started.returncode == 0, started.stdout[-3000:]
+    run_playbook("playbooks/start.yml")
     for node, units in NODE_UNITS.items():
         assert on(node, f"systemctl is-active {' '.join(units)} || true").split() == ["active"] * len(units)
 
 
 def test_restart_playbook_restarts_the_brokers_one_at_a_time() -> None:
     before = {(node, "kafka"): _timestamps(node, "kafka") for node in NODES}
-    result = run_playbook("playbooks/restart.yml")
-    assert result.returncode == 0, result.stdout[-3000:]
+    run_playbook("playbooks/restart.yml")
     after = {key: _timestamps(*key) for key in before}
     assert all(after[key][0] > before[key][0] for key in before)
     _assert_brokers_restarted_one_at_a_time(after)
@@ -83,19 +78,17 @@ def test_restart_playbook_restarts_the_brokers_one_at_a_time() -> None:
 def test_topics_follow_the_inventory_and_refuse_impossible_changes() -> None:
     longer = json.dumps({"kafka_topics": [{"name": "gbif", "config": {"retention.ms": 60000}}]})
     try:
-        applied = run_playbook("playbooks/kafka_topics.yml", "-e", longer)
-        assert applied.returncode == 0, applied.stdout[-3000:]
+        run_playbook("playbooks/kafka_topics.yml", "-e", longer)
         assert "retention.ms=60000" in _kafka_topic_header("gbif")
     finally:
-        restored = run_playbook("playbooks/kafka_topics.yml")
-        assert restored.returncode == 0, restored.stdout[-3000:]
+        run_playbook("playbooks/kafka_topics.yml")
     assert "retention.ms=86400000" in _kafka_topic_header("gbif")
     for change, reason in [
         ({"partitions": 2}, "Kafka cannot remove partitions"),
         ({"replication_factor": 2}, "reassignment"),
     ]:
         refused = run_playbook(
-            "playbooks/kafka_topics.yml", "-e", json.dumps({"kafka_topics": [{"name": "obis", **change}]})
+            "playbooks/kafka_topics.yml", "-e", json.dumps({"kafka_topics": [{"name": "obis", **change}]}), check=False
         )
         assert refused.returncode != 0
         assert reason in refused.stdout
@@ -116,8 +109,7 @@ def test_a_changed_kafka_setting_restarts_only_kafka_one_broker_at_a_time() -> N
     before = {(node, unit): _timestamps(node, unit) for node, units in NODE_UNITS.items() for unit in units}
     changed = json.dumps({"kafka_server_config_extra": {"log.cleaner.threads": 2}})
     try:
-        result = run_playbook("playbooks/kafka.yml", "-e", changed)
-        assert result.returncode == 0, result.stdout[-3000:]
+        run_playbook("playbooks/kafka.yml", "-e", changed)
         after = {key: _timestamps(*key) for key in before}
         for node, unit in before:
             if unit == "kafka":
@@ -128,7 +120,7 @@ def test_a_changed_kafka_setting_restarts_only_kafka_one_broker_at_a_time() -> N
         assert all(CHANGED_SETTING in _server_properties(node) for node in NODES)
     except BaseException:
         # Put the inventory's settings back at once: the renewal's run must not be the one to do it.
-        run_playbook("playbooks/kafka.yml")
+        run_playbook("playbooks/kafka.yml", check=False)
         raise
 
 
@@ -222,7 +214,7 @@ def test_a_forced_certificate_renewal_rolls_the_brokers_and_loses_no_record() ->
     producing.stdin.close()
     try:
         time.sleep(5)
-        renewed = run_playbook("playbooks/kafka.yml", "-e", "pki_force_renewal=true")
+        run_playbook("playbooks/kafka.yml", "-e", "pki_force_renewal=true")
         time.sleep(5)
     finally:
         on("node0", "touch /root/renewal.stop")
@@ -231,7 +223,6 @@ def test_a_forced_certificate_renewal_rolls_the_brokers_and_loses_no_record() ->
         except subprocess.TimeoutExpired as stuck:
             producing.kill()
             raise AssertionError(f"the producer did not report\n{_renewal_log()}") from stuck
-    assert renewed.returncode == 0, renewed.stdout[-3000:]
     outcome = json.loads(on("node0", "cat /root/renewal.out"))
     stored = json.loads(on("node0", f"{PYTHON_VENV} - <<'EOF'\n{RENEWAL_COUNT}\nEOF"))
     on("node0", f"{topic_tool} --delete")

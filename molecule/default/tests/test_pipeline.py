@@ -43,7 +43,6 @@ NODES = ["node0", "node1", "node2"]
 
 def playbook(name: str, *extra: str) -> str:
     result = run_playbook(name, *extra)
-    assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
 
