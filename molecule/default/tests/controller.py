@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -148,7 +147,7 @@ print(json.dumps(report))
 # find walks is left out (its warning and status ignored).
 LOG_BYTES = (
     r"find /var/lib/kafka/data \( -path '*/gbif-*' -o -path '*/obis-*' -o -path '*/idigbio-*' \)"
-    r" \( -name '*.log' -o -name '*.log.deleted' \) -printf '%s %h\n' 2>/dev/null; true"
+    r" \( -name '*.log' -o -name '*.log.deleted' \) -printf '%s %h %f\n' 2>/dev/null; true"
 )
 
 
@@ -165,13 +164,18 @@ def partition_offsets() -> dict[str, dict[str, Any]]:
     return report
 
 
+def replica_segments() -> dict[str, dict[str, tuple[int, int]]]:
+    """Each data-topic partition's record segments on each broker: (live bytes, deleted bytes)."""
+    replicas: dict[str, dict[str, tuple[int, int]]] = {}
+    for node in ("node0", "node1", "node2"):
+        for line in on(node, LOG_BYTES).splitlines():
+            size, directory, name = line.split(" ", 2)
+            live, deleted = replicas.setdefault(directory.split("/")[-1], {}).get(node, (0, 0))
+            grown = (live, deleted + int(size)) if name.endswith(".deleted") else (live + int(size), deleted)
+            replicas[directory.split("/")[-1]][node] = grown
+    return replicas
+
+
 def log_bytes() -> dict[str, int]:
     """The largest size, over the brokers, of each data-topic partition's record segments."""
-    largest: Counter[str] = Counter()
-    for node in ("node0", "node1", "node2"):
-        sizes: Counter[str] = Counter()
-        for line in on(node, LOG_BYTES).splitlines():
-            size, directory = line.split(" ", 1)
-            sizes[directory.split("/")[-1]] += int(size)
-        largest |= sizes
-    return dict(largest)
+    return {partition: max(map(sum, nodes.values())) for partition, nodes in replica_segments().items()}

@@ -27,7 +27,7 @@ options:
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.kafka_admin import CONNECTION_OPTIONS, KafkaAdminClient, admin_client
+from ansible.module_utils.kafka_admin import CONNECTION_OPTIONS, KafkaAdminClient, admin_client, retried
 
 try:
     from kafka.admin import (
@@ -137,7 +137,7 @@ def main() -> None:
     if ACL is None:
         module.fail_json(msg="kafka-python is needed on this host (Debian/Ubuntu: python3-kafka)")
     try:
-        module.exit_json(**run(module))
+        module.exit_json(**retried(lambda: run(module)))
     except Exception as error:  # any client error becomes a readable failure
         module.fail_json(msg=f"reconciling the ACLs failed: {error}")
 

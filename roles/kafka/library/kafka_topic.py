@@ -23,11 +23,12 @@ options:
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.kafka_admin import CONNECTION_OPTIONS, admin_client
+from ansible.module_utils.kafka_admin import CONNECTION_OPTIONS, admin_client, retried
 
 try:
     from kafka import KafkaAdminClient
     from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions, NewTopic
+    from kafka.errors import for_code
 except ImportError:  # reported by the module below
     KafkaAdminClient = None
 
@@ -39,7 +40,8 @@ def _describe(admin: KafkaAdminClient, name: str) -> dict[str, Any] | None:
     if not topics or topics[0]["error_code"] == UNKNOWN_TOPIC:
         return None
     if topics[0]["error_code"]:
-        raise RuntimeError(f"describing topic {name} failed with Kafka error {topics[0]['error_code']}")
+        # Kafka's own error class, which says whether asking again may help (a leader not yet elected).
+        raise for_code(topics[0]["error_code"])(f"describing topic {name}")
     return topics[0]
 
 
@@ -107,7 +109,7 @@ def main() -> None:
     if KafkaAdminClient is None:
         module.fail_json(msg="kafka-python is needed on this host (Debian/Ubuntu: python3-kafka)")
     try:
-        module.exit_json(name=module.params["name"], **run(module))
+        module.exit_json(name=module.params["name"], **retried(lambda: run(module)))
     except Exception as error:  # any client error becomes a readable failure
         module.fail_json(msg=f"reconciling topic {module.params['name']} failed: {error}")
 

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 try:
     from kafka import KafkaAdminClient
 except ImportError:  # each module reports it
     KafkaAdminClient = None
+
+T = TypeVar("T")
+# Right after a rolling restart the cluster may still be settling (a controller moving, a broker's
+# metadata not yet known): an error Kafka calls retriable is asked again for this long.
+RETRY_SECONDS = 90.0
+RETRY_PAUSE_SECONDS = 3.0
 
 # Module options every Kafka module takes (AnsibleModule argument_spec entries).
 CONNECTION_OPTIONS: dict[str, dict[str, Any]] = {
@@ -33,3 +41,16 @@ def admin_client(params: dict[str, Any]) -> KafkaAdminClient:
         ssl_cafile=params["ca_file"],
         ssl_check_hostname=True,
     )
+
+
+def retried(call: Callable[[], T], seconds: float = RETRY_SECONDS, sleep: Callable[[float], None] = time.sleep) -> T:
+    """`call()` again while it raises an error Kafka marks retriable, for `seconds` at most; any other
+    error, or the last retriable one, is raised. `call` must be safe to repeat (a reconciliation is)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return call()
+        except Exception as error:
+            if not getattr(error, "retriable", False) or time.monotonic() >= deadline:
+                raise
+        sleep(RETRY_PAUSE_SECONDS)
