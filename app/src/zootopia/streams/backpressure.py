@@ -47,7 +47,7 @@ POLL_SECONDS = 1.0
 _REQUEST_TIMEOUT_MS = 30000
 # A broker removes a deleted segment's files a little after file.delete.delay.ms (its scheduler's
 # thread): within 50 ms on the idle local cluster, sampled every 0.2 s; more under load.
-DELETED_FILES_MARGIN_SECONDS = 0.5
+DELETED_FILES_MARGIN_SECONDS = 0.1
 # Of a segment, what one transaction may write to a partition (see the module's docstring).
 TRANSACTION_SEGMENT_SHARE = 0.25
 # A transaction's records while neither the brokers nor this stream's own records tell their size.
