@@ -56,9 +56,10 @@ molecule:
 	mkdir -p .cache
 	molecule test 2>&1 | tee .cache/molecule-test.log || { \
 	  sed 's/\x1b\[[0-9;]*m//g' .cache/molecule-test.log > .cache/molecule-test.txt; \
-	  sed -n '/short test summary/,/[0-9] \(passed\|failed\)/p' .cache/molecule-test.txt; \
 	  sed -n '/short test summary/,/[0-9] \(passed\|failed\)/p' .cache/molecule-test.txt \
-	    | grep -E -A2 '│ (FAILED|ERROR)( |$$)' | grep -v -- '^--' | cut -c1-160; exit 1; }
+	    > .cache/molecule-summary.txt; \
+	  cat .cache/molecule-summary.txt; \
+	  grep -E -A2 '│ (FAILED|ERROR)( |$$)' .cache/molecule-summary.txt | grep -v -- '^--' | cut -c1-160; exit 1; }
 
 down:
 	local-cluster/cluster down

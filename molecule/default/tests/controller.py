@@ -170,9 +170,9 @@ def replica_segments() -> dict[str, dict[str, tuple[int, int]]]:
     for node in ("node0", "node1", "node2"):
         for line in on(node, LOG_BYTES).splitlines():
             size, directory, name = line.split(" ", 2)
-            live, deleted = replicas.setdefault(directory.split("/")[-1], {}).get(node, (0, 0))
-            grown = (live, deleted + int(size)) if name.endswith(".deleted") else (live + int(size), deleted)
-            replicas[directory.split("/")[-1]][node] = grown
+            nodes = replicas.setdefault(directory.rsplit("/", 1)[-1], {})
+            live, deleted = nodes.get(node, (0, 0))
+            nodes[node] = (live, deleted + int(size)) if name.endswith(".deleted") else (live + int(size), deleted)
     return replicas
 
 
