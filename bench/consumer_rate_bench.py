@@ -12,14 +12,23 @@ ways, in turn:
   window r of one results root under <hdfs.root>/bench-rate (deleted at the end), all written by one
   writer, so later rounds join against the species of earlier ones and start from its totals as a
   running consumer does. Its time is split by step.
-A warm-up round comes first, timed but left out of the medians (every way's). Prints one line
+Each round does that twice: over the topics as they are (a window of what they hold: the local
+retention keeps about 20,000 records), and over a window as large as one trigger of the streams at
+`--streams-records-per-s` (the topics' records read `copies` times in the same window, each way; the
+consumer's writer of that size has its own results root). From the two sizes it derives the consumer's
+per-record rate and its cost per window whatever its size: a backlog shrinks when the per-record rate
+is above the streams' rate and the cost per window is below the trigger.
+Warm-up rounds come first, timed but left out of the medians (every way's). Prints one line
 `CONSUMER_RATE_BENCH {json}`: records, per-way seconds and records/s (median of the rounds after the
-warm-up), the consumer's ratio to the original shape, and the split.
+warm-up), the consumer's ratio to the original shape, and the split; the same under `full_trigger`.
 """
 
 from __future__ import annotations
 
+import argparse
+import functools
 import json
+import math
 import os
 import statistics
 import sys
@@ -84,7 +93,68 @@ def timed_writer(spark: Any, settings: Any, split: dict[str, float]) -> Any:  # 
     return TimedWriter(spark, settings)
 
 
-def bench() -> dict[str, Any]:
+def copies_for(records: int, streams_records_per_s: float, trigger_seconds: int) -> int:
+    """How many reads of the topics make one trigger of the streams at their rate: 2 at least."""
+    return max(2, math.ceil(streams_records_per_s * trigger_seconds / records))
+
+
+class Size:
+    """One window size: its batch, the consumer's writer (a results root of its own) and every round's figures."""
+
+    def __init__(self, spark: Any, settings: Any, batch: Any, root: str) -> None:  # noqa: ANN401
+        self.batch = batch
+        self.seconds: dict[str, list[float]] = {"kafka_read": [], "original_shape": [], "zootopia": []}
+        self.splits: list[dict[str, float]] = []
+        self.split: dict[str, float] = {}
+        # One writer for every round, as one consumer writes every window (it keeps its totals in memory).
+        self.writer = timed_writer(spark, replace(settings, hdfs=replace(settings.hdfs, root=root)), self.split)
+
+    def round(self, window: int) -> None:
+        for way, run in (("kafka_read", kafka_read), ("original_shape", original_shape)):
+            started = time.monotonic()
+            run(self.batch)
+            self.seconds[way].append(time.monotonic() - started)
+        self.split.clear()
+        started = time.monotonic()
+        self.writer(self.batch, window - 1)
+        self.seconds["zootopia"].append(time.monotonic() - started)
+        self.split["total"] = self.seconds["zootopia"][-1]
+        self.splits.append(dict(self.split))
+
+    def figures(self, records: int) -> dict[str, Any]:
+        median = {way: statistics.median(values[WARM_UP_ROUNDS:]) for way, values in self.seconds.items()}
+        last = self.splits[-1]
+        return {
+            "records": records,
+            **{f"{way}_s": round(value, 2) for way, value in median.items()},
+            **{f"{way}_records_per_s": round(records / value) for way, value in median.items()},
+            "zootopia_to_original_shape": round(median["original_shape"] / median["zootopia"], 2),
+            "zootopia_to_kafka_read": round(median["kafka_read"] / median["zootopia"], 2),
+            # The last round's steps: reading, parsing, the kingdom counts and each group's names (one job), the
+            # species, and the rest (rejects kept, document written, the new pairs stored, documents packed).
+            "zootopia_split_s": {
+                "read_parse_count": round(last["window"] - last["species"], 2),
+                "species": round(last["species"], 2),
+                "document_and_rest": round(last["total"] - last["window"], 2),
+            },
+            "every_round_s": {way: [round(value, 2) for value in values] for way, values in self.seconds.items()},
+        }
+
+
+def per_record(small: dict[str, Any], large: dict[str, Any]) -> dict[str, float | None]:
+    """The consumer's time as a + n / rate through its two sizes: its rate per record and its cost per window
+    (None when the larger window was no slower: noise, not a rate)."""
+    extra_seconds = large["zootopia_s"] - small["zootopia_s"]
+    if extra_seconds <= 0:
+        return {"zootopia_per_record_records_per_s": None, "zootopia_per_window_s": None}
+    rate = (large["records"] - small["records"]) / extra_seconds
+    return {
+        "zootopia_per_record_records_per_s": round(rate),
+        "zootopia_per_window_s": round(small["zootopia_s"] - small["records"] / rate, 2),
+    }
+
+
+def bench(streams_records_per_s: float) -> dict[str, Any]:
     from pyspark.sql import SparkSession
 
     from zootopia import config, kafka_clients
@@ -93,51 +163,37 @@ def bench() -> dict[str, Any]:
     spark = SparkSession.builder.appName("zootopia-consumer-rate-bench").getOrCreate()
     spark.conf.set("spark.sql.shuffle.partitions", "6")  # as the consumer sets it
     settings = config.load(principal=kafka_clients.CONSUMER)  # the consumer's login and ACLs
-    root = f"{settings.hdfs.root}/bench-rate"
+    roots = [f"{settings.hdfs.root}/bench-rate", f"{settings.hdfs.root}/bench-rate-full-trigger"]
     client = WindowStore(settings.hdfs).client
-    client.delete(root, recursive=True)
+    for root in roots:
+        client.delete(root, recursive=True)
     batch = kafka_batch(spark, settings)
     records = batch.count()
     if not records:
         raise SystemExit("the data topics hold no record: stream something first (e.g. the three seeds)")
-    seconds: dict[str, list[float]] = {"kafka_read": [], "original_shape": [], "zootopia": []}
-    splits: list[dict[str, float]] = []
-    split: dict[str, float] = {}
-    # One writer for every round, as one consumer writes every window (it keeps its totals in memory).
-    writer = timed_writer(spark, replace(settings, hdfs=replace(settings.hdfs, root=root)), split)
+    copies = copies_for(records, streams_records_per_s, settings.consumer.trigger_seconds)
+    full_batch = functools.reduce(lambda union, _: union.unionAll(batch), range(copies - 1), batch)
+    sizes = [Size(spark, settings, batch, roots[0]), Size(spark, settings, full_batch, roots[1])]
     try:
         for window in range(1, WARM_UP_ROUNDS + ROUNDS + 1):
-            for way, run in (("kafka_read", kafka_read), ("original_shape", original_shape)):
-                started = time.monotonic()
-                run(batch)
-                seconds[way].append(time.monotonic() - started)
-            split.clear()
-            started = time.monotonic()
-            writer(batch, window - 1)
-            seconds["zootopia"].append(time.monotonic() - started)
-            split["total"] = seconds["zootopia"][-1]
-            splits.append(dict(split))
+            for size in sizes:
+                size.round(window)
     finally:
-        client.delete(root, recursive=True)
+        for root in roots:
+            client.delete(root, recursive=True)
         spark.stop()
-    median = {way: statistics.median(values[WARM_UP_ROUNDS:]) for way, values in seconds.items()}
-    last = splits[-1]
+    small, large = sizes[0].figures(records), sizes[1].figures(records * copies)
     return {
-        "records": records,
         "rounds": ROUNDS,
         "warm_up_rounds": WARM_UP_ROUNDS,
-        **{f"{way}_s": round(value, 2) for way, value in median.items()},
-        **{f"{way}_records_per_s": round(records / value) for way, value in median.items()},
-        "zootopia_to_original_shape": round(median["original_shape"] / median["zootopia"], 2),
-        "zootopia_to_kafka_read": round(median["kafka_read"] / median["zootopia"], 2),
-        # The last round's steps: reading, parsing, the kingdom counts and each group's names (one job), the
-        # species, and the rest (rejects kept, document written, the new pairs stored, documents packed).
-        "zootopia_split_s": {
-            "read_parse_count": round(last["window"] - last["species"], 2),
-            "species": round(last["species"], 2),
-            "document_and_rest": round(last["total"] - last["window"], 2),
+        **small,
+        "full_trigger": {
+            "copies": copies,
+            "trigger_seconds": settings.consumer.trigger_seconds,
+            "streams_records_per_s": streams_records_per_s,
+            **large,
         },
-        "every_round_s": {way: [round(value, 2) for value in values] for way, values in seconds.items()},
+        **per_record(small, large),
     }
 
 
@@ -146,5 +202,8 @@ if __name__ == "__main__":
         from zootopia.consumer.submit import become_driver
 
         become_driver(str(Path(__file__).resolve()), "zootopia-consumer-rate-bench", IN_SPARK)
-    print("CONSUMER_RATE_BENCH " + json.dumps(bench()), flush=True)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # Sets the larger window's size: one trigger of the streams at this rate (measured first in the same run).
+    parser.add_argument("--streams-records-per-s", type=float, required=True)
+    print("CONSUMER_RATE_BENCH " + json.dumps(bench(parser.parse_args().streams_records_per_s)), flush=True)
     sys.exit(0)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import stat
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from zootopia import config
 from zootopia.config import ConsumerSettings
+from zootopia.consumer import submit
 from zootopia.consumer.submit import command, read_properties
 
 SECRET = "s3cr3t-0123456789abcdef0123456789abcdef"
@@ -92,3 +97,23 @@ def test_a_line_that_is_not_a_property_is_refused(tmp_path: Path) -> None:
     bad.write_text("spark.master\n", encoding="utf-8")
     with pytest.raises(ValueError, match="not a property line"):
         read_properties(bad)
+
+
+def test_a_bench_becomes_the_driver_with_its_own_arguments(conf_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(config, "load", lambda: SimpleNamespace(consumer=_settings(conf_dir, "")))
+    monkeypatch.setattr(sys, "argv", ["/bench.py", "--streams-records-per-s", "8326.0"])
+    monkeypatch.delenv("BENCH_IN_SPARK", raising=False)
+    executed: list[list[str]] = []
+
+    def execv(path: str, argv: list[str]) -> None:
+        executed.append(argv)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(os, "execv", execv)
+    with pytest.raises(SystemExit):
+        submit.become_driver("/bench.py", "bench", "BENCH_IN_SPARK")
+    (argv,) = executed
+    assert argv[0].endswith("/bin/spark-submit")
+    # spark-submit hands what follows the script to it: the bench's own arguments, in order.
+    assert argv[-3:] == ["/bench.py", "--streams-records-per-s", "8326.0"]
+    assert os.environ["BENCH_IN_SPARK"] == "1"

@@ -67,9 +67,10 @@ def command(settings: ConsumerSettings, job: str, runtime_dir: Path, name: str =
 
 def become_driver(script: str, name: str, marker: str) -> NoReturn:
     """Replaces this process by spark-submit of `script`, submitted as the consumer is (the benches
-    submit themselves this way); `marker` is set in the environment so the script knows it is the driver."""
+    submit themselves this way), with this process's arguments; `marker` is set in the environment so
+    the script knows it is the driver."""
     from zootopia import config
 
-    argv = command(config.load().consumer, script, Path(tempfile.mkdtemp()), name=name)
+    argv = command(config.load().consumer, script, Path(tempfile.mkdtemp()), name=name) + sys.argv[1:]
     os.environ[marker] = "1"
     os.execv(argv[0], argv)
