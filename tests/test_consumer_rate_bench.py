@@ -3,16 +3,9 @@ and cost per window drawn from its two sizes."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+import repository_module
 
-SPEC = importlib.util.spec_from_file_location(
-    "consumer_rate_bench", Path(__file__).resolve().parents[1] / "bench/consumer_rate_bench.py"
-)
-assert SPEC is not None
-assert SPEC.loader is not None
-bench = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(bench)
+bench = repository_module.load("consumer_rate_bench", "bench/consumer_rate_bench.py")
 
 
 def test_the_larger_window_holds_one_trigger_of_the_streams() -> None:

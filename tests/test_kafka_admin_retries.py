@@ -3,19 +3,11 @@ asked again, for a bounded time; anything else fails at once."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+import repository_module
 from kafka.errors import LeaderNotAvailableError, NoBrokersAvailable, TopicAuthorizationFailedError
 
-SPEC = importlib.util.spec_from_file_location(
-    "kafka_admin", Path(__file__).resolve().parents[1] / "roles/kafka/module_utils/kafka_admin.py"
-)
-assert SPEC is not None
-assert SPEC.loader is not None
-kafka_admin = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(kafka_admin)
+kafka_admin = repository_module.load("kafka_admin", "roles/kafka/module_utils/kafka_admin.py")
 
 
 class Flaky:
