@@ -20,7 +20,8 @@ per-record rate and its cost per window whatever its size: a backlog shrinks whe
 is above the streams' rate and the cost per window is below the trigger.
 Warm-up rounds come first, timed but left out of the medians (every way's). Prints one line
 `CONSUMER_RATE_BENCH {json}`: records, per-way seconds and records/s (median of the rounds after the
-warm-up), the consumer's ratio to the original shape, and the split; the same under `full_trigger`.
+warm-up), the consumer's ratios to the original shape and to the streams, and the split; the same under
+`full_trigger`; and the rate per record and cost per window.
 """
 
 from __future__ import annotations
@@ -93,6 +94,9 @@ def timed_writer(spark: Any, settings: Any, split: dict[str, float]) -> Any:  # 
     return TimedWriter(spark, settings)
 
 
+PER_RECORD_KEYS = ("zootopia_per_record_records_per_s", "zootopia_per_record_to_streams", "zootopia_per_window_s")
+
+
 def copies_for(records: int, streams_records_per_s: float, trigger_seconds: int) -> int:
     """How many reads of the topics make one trigger of the streams at their rate: 2 at least."""
     return max(2, math.ceil(streams_records_per_s * trigger_seconds / records))
@@ -121,7 +125,7 @@ class Size:
         self.split["total"] = self.seconds["zootopia"][-1]
         self.splits.append(dict(self.split))
 
-    def figures(self, records: int) -> dict[str, Any]:
+    def figures(self, records: int, streams_records_per_s: float) -> dict[str, Any]:
         median = {way: statistics.median(values[WARM_UP_ROUNDS:]) for way, values in self.seconds.items()}
         last = self.splits[-1]
         return {
@@ -129,6 +133,7 @@ class Size:
             **{f"{way}_s": round(value, 2) for way, value in median.items()},
             **{f"{way}_records_per_s": round(records / value) for way, value in median.items()},
             "zootopia_to_original_shape": round(median["original_shape"] / median["zootopia"], 2),
+            "zootopia_to_streams": round(records / median["zootopia"] / streams_records_per_s, 2),
             "zootopia_to_kafka_read": round(median["kafka_read"] / median["zootopia"], 2),
             # The last round's steps: reading, parsing, the kingdom counts and each group's names (one job), the
             # species, and the rest (rejects kept, document written, the new pairs stored, documents packed).
@@ -141,15 +146,16 @@ class Size:
         }
 
 
-def per_record(small: dict[str, Any], large: dict[str, Any]) -> dict[str, float | None]:
-    """The consumer's time as a + n / rate through its two sizes: its rate per record and its cost per window
-    (None when the larger window was no slower: noise, not a rate)."""
+def per_record(small: dict[str, Any], large: dict[str, Any], streams_records_per_s: float) -> dict[str, float | None]:
+    """The consumer's time as a + n / rate through its two sizes: its rate per record (and its ratio to the
+    streams') and its cost per window; None when the larger window was no slower: noise, not a rate."""
     extra_seconds = large["zootopia_s"] - small["zootopia_s"]
     if extra_seconds <= 0:
-        return {"zootopia_per_record_records_per_s": None, "zootopia_per_window_s": None}
+        return dict.fromkeys(PER_RECORD_KEYS)
     rate = (large["records"] - small["records"]) / extra_seconds
     return {
         "zootopia_per_record_records_per_s": round(rate),
+        "zootopia_per_record_to_streams": round(rate / streams_records_per_s, 2),
         "zootopia_per_window_s": round(small["zootopia_s"] - small["records"] / rate, 2),
     }
 
@@ -182,18 +188,15 @@ def bench(streams_records_per_s: float) -> dict[str, Any]:
         for root in roots:
             client.delete(root, recursive=True)
         spark.stop()
-    small, large = sizes[0].figures(records), sizes[1].figures(records * copies)
+    small = sizes[0].figures(records, streams_records_per_s)
+    large = sizes[1].figures(records * copies, streams_records_per_s)
     return {
         "rounds": ROUNDS,
         "warm_up_rounds": WARM_UP_ROUNDS,
+        "streams_records_per_s": streams_records_per_s,
         **small,
-        "full_trigger": {
-            "copies": copies,
-            "trigger_seconds": settings.consumer.trigger_seconds,
-            "streams_records_per_s": streams_records_per_s,
-            **large,
-        },
-        **per_record(small, large),
+        "full_trigger": {"copies": copies, "trigger_seconds": settings.consumer.trigger_seconds, **large},
+        **per_record(small, large, streams_records_per_s),
     }
 
 

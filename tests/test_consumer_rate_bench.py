@@ -20,11 +20,19 @@ def test_the_larger_window_is_always_larger() -> None:
 
 
 def test_rate_per_record_and_cost_per_window_go_through_both_sizes() -> None:
-    # 1 s a window and 20,000 records/s: 2 s for 20,000 records, 6 s for 100,000.
-    figures = bench.per_record({"records": 20_000, "zootopia_s": 2.0}, {"records": 100_000, "zootopia_s": 6.0})
-    assert figures == {"zootopia_per_record_records_per_s": 20_000, "zootopia_per_window_s": 1.0}
+    # 1 s a window and 20,000 records/s: 2 s for 20,000 records, 6 s for 100,000; streams at 8,000 records/s.
+    small, large = {"records": 20_000, "zootopia_s": 2.0}, {"records": 100_000, "zootopia_s": 6.0}
+    assert bench.per_record(small, large, 8_000.0) == {
+        "zootopia_per_record_records_per_s": 20_000,
+        "zootopia_per_record_to_streams": 2.5,
+        "zootopia_per_window_s": 1.0,
+    }
 
 
 def test_a_larger_window_no_slower_gives_no_rate() -> None:
-    figures = bench.per_record({"records": 20_000, "zootopia_s": 2.0}, {"records": 100_000, "zootopia_s": 1.9})
-    assert figures == {"zootopia_per_record_records_per_s": None, "zootopia_per_window_s": None}
+    small, large = {"records": 20_000, "zootopia_s": 2.0}, {"records": 100_000, "zootopia_s": 1.9}
+    assert bench.per_record(small, large, 8_000.0) == {
+        "zootopia_per_record_records_per_s": None,
+        "zootopia_per_record_to_streams": None,
+        "zootopia_per_window_s": None,
+    }
