@@ -1,42 +1,51 @@
 # The two commands of the README:
 #   make demo   the whole pipeline on the local three-node cluster
 #   make test   every check: lints, unit tests, the molecule scenario on three nodes
+# `make` alone prints the targets (make help). Each target's text is the comment after `##`.
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 VENV := $(CURDIR)/.venv
 export PATH := $(VENV)/bin:$(PATH)
-PYTHON_SOURCES := roles/artifact_cache/files roles/kafka/library roles/kafka/module_utils tests app bench
+PYTHON_SOURCES := roles/artifact_cache/files roles/kafka/library roles/kafka/module_utils tests app bench scripts
+.DEFAULT_GOAL := help
 
-.PHONY: demo test bootstrap cluster artifacts converge streams access lint unit molecule down
+.PHONY: help demo test preflight bootstrap cluster artifacts converge streams access docs lint unit molecule down
 
-demo: bootstrap cluster converge streams access
+help: ## list the targets
+	@echo "Zootopia: make TARGET (README.md says more)"
+	@sed -n 's/^\([a-z-]*\):.*## \(.*\)$$/  \1\t\2/p' $(MAKEFILE_LIST) | expand -t 14
 
-test: bootstrap lint unit molecule
+demo: preflight bootstrap cluster converge streams access ## the whole pipeline on a local three-node cluster, with the three seeds streaming
 
-bootstrap:
+test: preflight bootstrap lint unit molecule ## every check: lint, unit, molecule (replaces a demo cluster)
+
+preflight: ## check in seconds that this machine can run the local cluster (data, memory, disk, kernel)
+	scripts/preflight.sh
+
+bootstrap: ## install the controller's tools: Docker, debootstrap, Maven, Chromium, .venv
 	scripts/bootstrap-controller.sh
 
-cluster:
+cluster: ## start the three local nodes (Docker containers)
 	local-cluster/cluster up
 
-artifacts:
+artifacts: ## fetch and check the artifacts into the controller's cache
 	ansible-playbook playbooks/artifacts.yml
 
-converge:
+converge: ## run site.yml on the local cluster
 	ansible-playbook site.yml
 
 # The demo streams the three seeds (served by the local mirror).
-streams:
+streams: ## stream the three seeds (served by the local mirror)
 	ansible-playbook playbooks/streams.yml -e '{"streams_add": ["https://gbif.org", "https://obis.org", "https://idigbio.org"]}'
 
 # Ends the demo with what a person needs next: the dashboard's URL with its token, a
 # curl line that was just answered, how to trust the certificate (the newest file
 # playbooks/api_access.yml wrote).
-access:
+access: ## print the dashboard's URL and a curl line for the API again
 	ansible-playbook playbooks/api_access.yml
 	@echo; cat "$$(ls -t "$${ZOOTOPIA_CACHE_DIR:-$$HOME/.cache/zootopia}"/api/*-access.txt | head -1)"
 
-lint:
+lint: ## yamllint, ansible-lint, ruff, mypy, the variable reference's freshness
 	yamllint --strict .
 	ansible-lint
 	ruff check .
@@ -45,13 +54,13 @@ lint:
 	MYPYPATH=app/tests:tests:bench mypy $(PYTHON_SOURCES)
 	MYPYPATH=molecule/default/tests:tests mypy molecule/default/tests
 
-unit:
+unit: ## the controller's and the app's unit tests (pytest)
 	pytest tests app/tests
 
 # Replaces any cluster of `make demo`: both use the nodes of inventory/local.
 # CI keeps only the end of the log: after molecule's destroy, repeat pytest's short summary, then
 # the names of the failed checks alone (a failure's message can hold a journal's worth of lines).
-molecule:
+molecule: ## the molecule scenario: three nodes, converge, idempotence, every check
 	local-cluster/cluster engine
 	mkdir -p .cache
 	molecule test 2>&1 | tee .cache/molecule-test.log || { \
@@ -61,5 +70,8 @@ molecule:
 	  cat .cache/molecule-summary.txt; \
 	  grep -E -A2 '│ (FAILED|ERROR)( |$$)' .cache/molecule-summary.txt | grep -v -- '^--' | cut -c1-160; exit 1; }
 
-down:
+down: ## remove the local nodes
 	local-cluster/cluster down
+
+docs: ## regenerate docs/variables.md from the roles' argument specs
+	python scripts/variables_reference.py
