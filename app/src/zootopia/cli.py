@@ -21,13 +21,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    # kafka-python narrates every connection at INFO.
-    logging.getLogger("kafka").setLevel(logging.WARNING)
+    # kafka-python narrates every connection at INFO, and every refused one at ERROR: an operator's
+    # command says in one line what went wrong instead (ZOOTOPIA_DEBUG=1 shows it all).
+    operator = getattr(args, "operator", False) and not os.environ.get("ZOOTOPIA_DEBUG")
+    logging.getLogger("kafka").setLevel(logging.CRITICAL if operator else logging.WARNING)
     try:
         return int(args.handler(args))
     except registry.SourceError as error:
         print(f"zootopia: {error}", file=sys.stderr)
         return 2
+    except (ValueError, RuntimeError, OSError) as error:
+        # An operator's command that cannot act says why in one line; a service's traceback goes to
+        # its journal. kafka-python's errors (no broker answering, a refused login) are RuntimeErrors.
+        if not operator:
+            raise
+        print(f"zootopia: {_reason(error)}", file=sys.stderr)
+        return 1
+
+
+def _reason(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    name = type(error).__name__
+    if type(error).__module__.startswith("kafka") or isinstance(error, TimeoutError):
+        # kafka-python's messages are often just the class name (NoBrokersAvailable).
+        detail = f"{name}: {text}" if text and text != name else name
+        return f"Kafka did not answer as expected ({detail}); are the brokers up? (systemctl status kafka)"
+    if isinstance(error, PermissionError) or "Permission denied" in text:
+        where = f"{error.strerror}: {error.filename}" if isinstance(error, PermissionError) else text
+        return f"{where}: run it as root (it switches to the app's user itself)"
+    return text or name
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,14 +60,14 @@ def _parser() -> argparse.ArgumentParser:
     add = streams.add_parser("add", help="stream a source (a seed, a registry or a DwC-A URL)")
     add.add_argument("url")
     add.add_argument("--topic", help="topic to stream to, when no rule matches the URL's host")
-    add.set_defaults(handler=_streams_add)
+    add.set_defaults(handler=_streams_add, operator=True)
     remove = streams.add_parser("remove", help="stop streaming a source")
     remove.add_argument("url")
     remove.add_argument("--if-active", action="store_true", help="succeed when the source is not active")
-    remove.set_defaults(handler=_streams_remove)
+    remove.set_defaults(handler=_streams_remove, operator=True)
     listing = streams.add_parser("list", help="the active sources, their node and progress")
     listing.add_argument("--json", action="store_true")
-    listing.set_defaults(handler=_streams_list)
+    listing.set_defaults(handler=_streams_list, operator=True)
     agent = streams.add_parser("agent", help="run this node's stream units (systemd service)")
     agent.add_argument("--node", required=True)
     agent.add_argument("--interval", type=float, default=5.0)
@@ -61,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     produce = commands.add_parser("produce", help="send json-stream lines from stdin as a source's stream")
     produce.add_argument("--source", required=True, help="the source URL the lines come from (the Kafka key)")
     produce.add_argument("--topic", required=True)
-    produce.set_defaults(handler=_produce)
+    produce.set_defaults(handler=_produce, operator=True)
 
     mirror = commands.add_parser("mirror", help="the offline mirror of GBIF, OBIS and iDigBio").add_subparsers(
         dest="action", required=True

@@ -13,10 +13,9 @@ import playbook_runner
 
 ROOT = Path(__file__).resolve().parents[3]
 INVENTORY = ROOT / "inventory" / "local"
-# The CLI as ops run it: the app's user with the Kafka principal of the CLI and the API
-# (streams add/remove/list), or of the streams (produce).
-ZOOTOPIA = "runuser -u zootopia -g zootopia -G zootopia-api -- /opt/zootopia/app/venv/bin/zootopia"
-ZOOTOPIA_STREAMS = "runuser -u zootopia -g zootopia -G zootopia-streams -- /opt/zootopia/app/venv/bin/zootopia"
+# The CLI as ops run it, as root: the command on PATH switches to the app's user with the Kafka
+# principal of the CLI and the API (streams add/remove/list), or of the streams (produce).
+ZOOTOPIA = "zootopia"
 PYTHON = "runuser -u zootopia -- /opt/zootopia/app/venv/bin/python"
 
 KAFKA_CA = "/etc/ssl/zootopia/ca.crt"

@@ -21,7 +21,6 @@ import pytest
 from controller import (
     PYTHON,
     ZOOTOPIA,
-    ZOOTOPIA_STREAMS,
     disk_budget,
     kafka_login,
     log_bytes,
@@ -330,7 +329,7 @@ def test_a_thousand_malformed_lines_are_counted_and_the_stream_goes_on(
     outcome = json.loads(
         on(
             "node1",
-            f"printf '%s\\n' '{feed}' | {ZOOTOPIA_STREAMS} produce --source http://feed.test/malformed --topic gbif",
+            f"printf '%s\\n' '{feed}' | {ZOOTOPIA} produce --source http://feed.test/malformed --topic gbif",
         )
     )
     assert (outcome["sent"], outcome["rejected"]) == (10, 1000)
@@ -366,7 +365,7 @@ def feed_names(source: str, names: list[str], resource: int) -> None:
         for n, name in enumerate(names)
     ]
     feed = "\n".join(lines).replace("'", "'\\''")
-    on("node1", f"printf '%s\\n' '{feed}' | {ZOOTOPIA_STREAMS} produce --source {source} --topic gbif")
+    on("node1", f"printf '%s\\n' '{feed}' | {ZOOTOPIA} produce --source {source} --topic gbif")
 
 
 def test_species_stay_exact_across_compactions(streamed: list[dict[str, Any]]) -> None:
