@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "tests"))
 # The modules in the order they run: deployment first; the pipeline checks (the seeds, then a large
 # archive, which removes its source when done) before the checks that read the results they leave;
-# the master's restart (end of test_api) before the last look at every unit; the secrets once
+# the master's restart (end of test_api) and the docs' commands (stop and start among them) before the
+# last look at every unit; the secrets once
 # everything that could leak one has run; the firewall last, once every node has been restarted (its
 # rules must come back at boot).
 ORDER = [
@@ -32,6 +33,7 @@ ORDER = [
     "test_large_archive",
     "test_dashboard",
     "test_api",
+    "test_docs",
     "test_units",
     "test_secrets",
     "test_firewall",

@@ -123,7 +123,7 @@ def test_hdfs_has_three_live_datanodes_and_is_healthy(host: Host) -> None:
 
 def test_every_nodes_hdfs_clients_ask_again_20_ms_after_a_close_not_400(node: Callable[[str], Host]) -> None:
     """The clients that read each node's hdfs-site.xml (its DataNode's WebHDFS writer, Spark) ask again to
-    complete a file whose last block is not reported yet after 20 ms (README, "Closing a file")."""
+    complete a file whose last block is not reported yet after 20 ms (docs/architecture.md, "Results on HDFS")."""
     for name in ("node0", "node1", "node2"):
         got = node(name).run(f"sudo -u hdfs hdfs getconf -confKey {CLOSE_DELAY_KEY}")
         assert got.rc == 0, got.stderr

@@ -15,7 +15,7 @@ KAFKA_POLL_TIMEOUT_MS = 5000
 # How long a broker may hold an executor's fetch that finds nothing new (Kafka's default: 500 ms). Spark's
 # reader seeks before every poll and asks the partition's offset range after it, and its polls kept waiting
 # on such fetches: a bare read of the seeds' 19,936 records took 3.07 s at the default, 1.68 s at 20 ms
-# (medians of five rounds, one run on the local cluster; README, "Benchmarks").
+# (medians of five rounds, one run on the local cluster; docs/benchmarks.md).
 KAFKA_FETCH_MAX_WAIT_MS = 20
 
 
