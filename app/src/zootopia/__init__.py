@@ -9,4 +9,10 @@
 Shared by every stage: `records` (the row format), `config` (the settings file), `kafka_clients`.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    # The one place of the version is app/pyproject.toml; an installed package carries it in its metadata.
+    __version__ = version("zootopia")
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"

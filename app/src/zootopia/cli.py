@@ -13,6 +13,7 @@ from dataclasses import asdict
 from importlib.util import find_spec
 from pathlib import Path
 
+import zootopia
 from zootopia import config, kafka_clients
 from zootopia.streams import registry
 
@@ -54,6 +55,7 @@ def _reason(error: BaseException) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zootopia", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"zootopia {zootopia.__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     streams = commands.add_parser("streams", help="the active sources").add_subparsers(dest="action", required=True)
