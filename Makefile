@@ -9,7 +9,7 @@ export PATH := $(VENV)/bin:$(PATH)
 PYTHON_SOURCES := roles/artifact_cache/files roles/kafka/library roles/kafka/module_utils tests app bench scripts
 .DEFAULT_GOAL := help
 
-.PHONY: help demo test preflight bootstrap cluster artifacts converge streams access docs lint unit molecule down
+.PHONY: help demo test preflight bootstrap cluster artifacts converge streams access docs lint unit matrix molecule down
 
 help: ## list the targets
 	@echo "Zootopia: make TARGET (README.md says more)"
@@ -17,13 +17,13 @@ help: ## list the targets
 
 demo: preflight bootstrap cluster converge streams access ## the whole pipeline on a local three-node cluster, with the three seeds streaming
 
-test: preflight bootstrap lint unit molecule ## every check: lint, unit, molecule (replaces a demo cluster)
+test: preflight bootstrap lint unit matrix molecule ## every check: lint, unit, matrix, molecule (replaces a demo cluster)
 
 preflight: ## check in seconds that this machine can run the local cluster (data, memory, disk, kernel)
 	scripts/preflight.sh
 
-bootstrap: ## install the controller's tools: Docker, debootstrap, Maven, Chromium, .venv
-	scripts/bootstrap-controller.sh
+bootstrap: ## install the controller's tools: Maven, .venv, and the local cluster's (Docker, Chromium, Java 11)
+	scripts/bootstrap-controller.sh --local
 
 cluster: ## start the three local nodes (Docker containers)
 	local-cluster/cluster up
@@ -55,7 +55,10 @@ lint: ## yamllint, ansible-lint, ruff, mypy, the variable reference's freshness
 	MYPYPATH=molecule/default/tests:tests mypy molecule/default/tests
 
 unit: ## the controller's and the app's unit tests (pytest)
-	pytest tests app/tests
+	pytest tests app/tests --ignore=tests/spark
+
+matrix: ## the app's unit tests and two consumer windows on local Spark, on Python 3.9 to 3.12
+	scripts/python-matrix.sh
 
 # Replaces any cluster of `make demo`: both use the nodes of inventory/local.
 # CI keeps only the end of the log: after molecule's destroy, repeat pytest's short summary, then

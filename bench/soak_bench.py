@@ -39,7 +39,7 @@ def name(window: int, index: int) -> str:
     return f"Soakus w{window}-{index}"
 
 
-def batch_rows(window: int) -> list[tuple[bytes, bytes, str, datetime]]:
+def batch_rows(window: int) -> list[tuple[str, str, str, str]]:
     """RECORDS rows for `window`: NEW_NAMES names first seen here, the rest names of earlier windows."""
     rows = []
     for index in range(RECORDS):
@@ -47,7 +47,7 @@ def batch_rows(window: int) -> list[tuple[bytes, bytes, str, datetime]]:
         taken = name(window, index) if index < NEW_NAMES else name(max(1, window - 1 - index % 50), index % NEW_NAMES)
         value = {KINGDOM_TERM: KINGDOMS[index % len(KINGDOMS)], NAME_TERM: taken, "padding": "x" * 2_000}
         topic = source.split("//")[1].split(".")[0]
-        rows.append((source.encode(), json.dumps(value).encode(), topic, datetime.now(timezone.utc)))
+        rows.append((source, json.dumps(value), topic, datetime.now(timezone.utc).isoformat()))
     return rows
 
 
@@ -92,13 +92,23 @@ def write_history(spark: Any, settings: Any, root: str) -> float:  # noqa: ANN40
 
 
 def run_windows(spark: Any, settings: Any, root: str, first: int) -> list[float]:  # noqa: ANN401
+    from pyspark.sql import functions as F  # noqa: N812 - the usual name of this module
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    from zootopia.consumer.driver_rows import frame
     from zootopia.consumer.job import WindowWriter
 
     writer = WindowWriter(spark, replace(settings, hdfs=replace(settings.hdfs, root=root)))
-    schema = "key binary, value binary, topic string, timestamp timestamp"
+    schema = StructType([StructField(field, StringType()) for field in ("key", "value", "topic", "timestamp")])
     seconds = []
     for window in range(first, first + WINDOWS):
-        batch = spark.createDataFrame(batch_rows(window), schema)
+        # Kafka's row types from text (the rows are built in the JVM: nothing Python is pickled).
+        batch = frame(spark, batch_rows(window), schema).select(
+            F.col("key").cast("binary"),
+            F.col("value").cast("binary"),
+            "topic",
+            F.col("timestamp").cast("timestamp"),
+        )
         started = time.monotonic()
         writer(batch, window - 1)
         seconds.append(time.monotonic() - started)

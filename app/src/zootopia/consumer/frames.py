@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - the usual name of this module
 
-from zootopia.consumer import columns
+from zootopia.consumer import columns, driver_rows
 from zootopia.consumer.firsts import Pair
 from zootopia.consumer.history import NAME_SCHEMA, PAIR_SCHEMA
 from zootopia.records import KINGDOM, SCIENTIFIC_NAME
@@ -63,7 +63,7 @@ def earlier_pairs(spark: SparkSession, earlier: DataFrame, pairs: Iterable[Pair]
     names = sorted({name for _, name in pairs})
     if not names:
         return []
-    window_names = F.broadcast(spark.createDataFrame([(name,) for name in names], NAME_SCHEMA))
+    window_names = F.broadcast(driver_rows.frame(spark, [(name,) for name in names], NAME_SCHEMA))
     return [
         (row["source"], row["scientificName"])
         for row in earlier.join(window_names, ["scientificName"], "left_semi").collect()
@@ -71,4 +71,4 @@ def earlier_pairs(spark: SparkSession, earlier: DataFrame, pairs: Iterable[Pair]
 
 
 def write_pairs(spark: SparkSession, pairs: list[Pair], path: str) -> None:
-    spark.createDataFrame(pairs, PAIR_SCHEMA).coalesce(1).write.mode("overwrite").parquet(path)
+    driver_rows.frame(spark, pairs, PAIR_SCHEMA).coalesce(1).write.mode("overwrite").parquet(path)

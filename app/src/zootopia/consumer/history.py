@@ -7,7 +7,7 @@ import logging
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StringType, StructField, StructType
 
-from zootopia.consumer import species
+from zootopia.consumer import driver_rows, species
 from zootopia.consumer.layout import upto_of_compacted, window_of_partition
 from zootopia.consumer.store import WindowStore
 
@@ -42,7 +42,7 @@ class SpeciesHistory:
         if step.base:
             paths.insert(0, self.layout.species_compacted_set(step.base))
         if not paths:
-            return self.spark.createDataFrame([], PAIR_SCHEMA)
+            return driver_rows.frame(self.spark, [], PAIR_SCHEMA)
         return self.spark.read.schema(PAIR_SCHEMA).parquet(*paths)
 
     def _compact(self, step: species.SpeciesPlan) -> None:
