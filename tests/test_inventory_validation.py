@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +104,59 @@ def _assert_refused_before_any_change(result: subprocess.CompletedProcess[str], 
     # Nothing was attempted on a node: no connection, no change.
     assert "UNREACHABLE" not in output
     assert "changed: [" not in output
+
+
+def _other_python() -> str | None:
+    """A Python of another minor version than the controller's, from pyenv (this machine's kind has 3.8-3.13)."""
+    found = sorted(Path.home().glob(".pyenv/versions/3.9.*/bin/python")) + sorted(
+        Path.home().glob(".pyenv/versions/3.12.*/bin/python")
+    )
+    others = [str(path) for path in found if path.resolve() != Path(sys.executable).resolve()]
+    return others[0] if others else None
+
+
+def test_nodes_on_different_pythons_fail_before_any_change(tmp_path: Path) -> None:
+    """Three 'nodes' on this machine (local connection), one of them on another Python: the base play reads
+    their facts and stops before its first change."""
+    other = _other_python()
+    if other is None:
+        pytest.skip("no second Python under ~/.pyenv/versions (3.9 or 3.12) to make a mixed cluster with")
+    nodes = []
+    for index, (name, address) in enumerate(THREE):
+        python = other if index == 1 else sys.executable
+        nodes.append(
+            f"{name}: {{ansible_connection: local, ansible_python_interpreter: {python}, node_address: {address}}}"
+        )
+    hosts = tmp_path / "hosts.yml"
+    hosts.write_text(
+        "\n".join(["all:", "  children:", "    cluster:", "      hosts:", *("        " + node for node in nodes)])
+        + "\n    master:\n      hosts:\n        node0:\n"
+    )
+    secrets = {**SPARK_AND_API, **KAFKA_OK, "ansible_become": False}
+    result = run_playbook(hosts, "playbooks/base.yml", "-e", json.dumps(secrets), timeout=300)
+    minor = ".".join(Path(other).parent.parent.name.split(".")[:2])
+    controller = f"{sys.version_info.major}.{sys.version_info.minor}"
+    _assert_refused_before_any_change(
+        result, f"the nodes run different Python versions (node0: {controller}, node1: {minor}, node2: {controller})"
+    )
+
+
+@pytest.mark.parametrize("mode", ["--syntax-check", "--list-tasks"])
+def test_the_production_inventory_gives_a_whole_run(mode: str) -> None:
+    """`site.yml -i inventory/cloudlab` as ops run it, without its vault: it parses and lists every play's tasks."""
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [str(root / ".venv/bin/ansible-playbook"), "-i", "inventory/cloudlab", "site.yml", mode],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    if mode == "--list-tasks":
+        for task in (
+            "common : Check the nodes' releases and Python before anything changes",
+            "zootopia : Install the units",
+        ):
+            assert task in result.stdout

@@ -1,4 +1,4 @@
-"""The platform on every node: systemd, Java 11, pinned artifacts in their layout, SSH trust."""
+"""The platform on every node: systemd, Java 11 by its path, pinned artifacts in their layout, SSH trust."""
 
 from __future__ import annotations
 
@@ -23,10 +23,19 @@ def test_systemd_is_running(host: Host) -> None:
     assert state == "running", failed
 
 
-def test_java_11_is_the_default(host: Host) -> None:
-    result = host.run("java -version")
+def test_every_jvm_runs_the_stacks_java_11(host: Host, stack_defaults: dict[str, Any]) -> None:
+    """By its path (stack_java), whatever /usr/bin/java points at."""
+    java = stack_defaults["stack_java"]
+    result = host.run(f"{java} -version")
     assert result.rc == 0
     assert 'version "11.' in result.stderr
+    expected = host.run(f"readlink -f {java}").stdout.strip()
+    for unit in ("zookeeper", "kafka", "hdfs-datanode", "spark-worker"):
+        pid = host.run(f"systemctl show --property=MainPID --value {unit}").stdout.strip()
+        assert pid not in ("", "0"), unit
+        with host.sudo():
+            exe = host.run(f"readlink -f /proc/{pid}/exe").stdout.strip()
+        assert exe == expected, unit
 
 
 def test_every_artifact_has_its_pinned_checksum(

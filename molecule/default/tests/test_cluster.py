@@ -147,6 +147,25 @@ def test_file_written_over_webhdfs_from_node1_is_read_from_node2(
     assert status["FileStatus"]["owner"] == "zootopia"
 
 
+def test_webhdfs_sends_clients_to_datanodes_by_their_node_address(host: Host, node_addresses: dict[str, str]) -> None:
+    """A client follows the NameNode's redirect to a DataNode: by its inventory address, never a host name that
+    another network (CloudLab's control network) may resolve."""
+    url = WEBHDFS.format(namenode=node_addresses["node0"]) + f"/tmp/webhdfs-check/{uuid.uuid4().hex}"
+    headers = host.run(f"curl -sS -f -D - -o /dev/null -X PUT '{url}?op=CREATE&user.name=zootopia'")
+    assert headers.rc == 0, headers.stderr
+    location = re.search(r"^Location: https?://([^:/]+):", headers.stdout, re.MULTILINE | re.IGNORECASE)
+    assert location is not None, headers.stdout
+    assert location.group(1) in node_addresses.values()
+    datanodes = json.loads(
+        host.run(
+            f"curl -sS -f 'http://{node_addresses['node0']}:9870/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo'"
+        ).stdout
+    )
+    live = json.loads(datanodes["beans"][0]["LiveNodes"])
+    # Keyed by the name each DataNode registered with.
+    assert sorted(name.split(":")[0] for name in live) == sorted(node_addresses.values())
+
+
 def test_spark_master_reports_every_worker_alive(host: Host, node_addresses: dict[str, str]) -> None:
     state = json.loads(host.run(f"curl -sS -f http://{node_addresses['node0']}:8080/json/").stdout)
     alive = sorted(worker["host"] for worker in state["workers"] if worker["state"] == "ALIVE")

@@ -135,7 +135,7 @@ def main() -> None:
         supports_check_mode=True,
     )
     if ACL is None:
-        module.fail_json(msg="kafka-python is needed on this host (Debian/Ubuntu: python3-kafka)")
+        module.fail_json(msg="kafka-python is missing here: the kafka role runs this module in kafka_modules_venv")
     try:
         module.exit_json(**retried(lambda: run(module)))
     except Exception as error:  # any client error becomes a readable failure
