@@ -43,7 +43,7 @@ fi
 # bookworm package so that nothing else comes from there.
 if $local_tools && ! ls -d /usr/lib/jvm/java-11-openjdk-* >/dev/null 2>&1; then
   echo "bootstrap: installing Java 11 (openjdk-11-jre-headless)" >&2
-  if ! apt-cache show openjdk-11-jre-headless >/dev/null 2>&1; then
+  if ! apt-cache policy openjdk-11-jre-headless | grep -q 'Candidate: [0-9]'; then
     echo "deb http://deb.debian.org/debian bullseye main" > /etc/apt/sources.list.d/zootopia-java11.list
     printf 'Package: *\nPin: release n=bullseye\nPin-Priority: 100\n' > /etc/apt/preferences.d/zootopia-java11
     apt-get update -qq
