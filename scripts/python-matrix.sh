@@ -44,6 +44,8 @@ interpreter() {
   echo "$found"
 }
 
+# `make unit` runs the app's unit tests on the controller's own .venv: on that Python, only the windows.
+unit_python=$("$root/.venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true)
 ran=0
 failed=()
 for version in "${versions[@]}"; do
@@ -61,12 +63,18 @@ for version in "${versions[@]}"; do
     "$venv/bin/pip" install --quiet --disable-pip-version-check --editable "$root/app" pytest selenium
     touch "$stamp"
   fi
-  echo "matrix: Python $version ($("$venv/bin/python" -c 'import sys; print(sys.version.split()[0])')): unit tests and two consumer windows on local Spark"
+  suites=(app/tests tests/spark)
+  what="the app's unit tests and two consumer windows on local Spark"
+  if [ "$version" = "$unit_python" ]; then
+    suites=(tests/spark)
+    what="two consumer windows on local Spark (make unit runs the app's unit tests on this Python)"
+  fi
+  echo "matrix: Python $version ($("$venv/bin/python" -c 'import sys; print(sys.version.split()[0])')): $what"
   if (
     cd "$root"
     export JAVA_HOME=$java_home SPARK_HOME=$spark_home HADOOP_HOME=$hadoop_home PYSPARK_PYTHON=$venv/bin/python
     export PYTHONPATH=$spark_home/python/lib/pyspark.zip:$(ls "$spark_home"/python/lib/py4j-*-src.zip)
-    "$venv/bin/python" -m pytest -q -p no:cacheprovider app/tests tests/spark
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider "${suites[@]}"
   ); then
     ran=$((ran + 1))
   else
