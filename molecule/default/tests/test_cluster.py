@@ -21,6 +21,8 @@ KAFKA_CLASSPATH = "/opt/zootopia/kafka/libs/*"
 # Kafka's tools as the admin principal (its settings file is root's only).
 KAFKA_ADMIN = "--command-config /etc/kafka/admin.properties"
 WEBHDFS = "http://{namenode}:9870/webhdfs/v1"
+# The app's venv has the kafka-python the checks' clients use (the nodes have no python3-kafka).
+APP_PYTHON = "/opt/zootopia/app/venv/bin/python"
 TOPICS = ["gbif", "obis", "idigbio"]
 CLOSE_DELAY_KEY = "dfs.client.block.write.locateFollowingBlock.initial.delay.ms"
 
@@ -30,7 +32,7 @@ def _bootstrap(node_addresses: dict[str, str], node: str) -> str:
 
 
 def _produce(host: Host, node_addresses: dict[str, str], marker: str) -> None:
-    produced = host.run(f"sudo python3 - {_bootstrap(node_addresses, 'node0')} {marker} <<'EOF'\n{PRODUCE}\nEOF")
+    produced = host.run(f"sudo {APP_PYTHON} - {_bootstrap(node_addresses, 'node0')} {marker} <<'EOF'\n{PRODUCE}\nEOF")
     assert produced.rc == 0, produced.stderr
 
 
@@ -98,7 +100,7 @@ def test_message_produced_on_node0_is_consumed_on_node2(
     marker = uuid.uuid4().hex
     _produce(host, node_addresses, marker)
     consumed = node("node2").run(
-        f"sudo python3 - {_bootstrap(node_addresses, 'node2')} {marker} <<'EOF'\n{CONSUME}\nEOF"
+        f"sudo {APP_PYTHON} - {_bootstrap(node_addresses, 'node2')} {marker} <<'EOF'\n{CONSUME}\nEOF"
     )
     assert consumed.rc == 0, consumed.stderr
     assert consumed.stdout.strip() == "found"

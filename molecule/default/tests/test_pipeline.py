@@ -489,7 +489,7 @@ def test_values_that_are_not_records_are_counted_as_rejects_by_the_consumer(stre
         f"p = KafkaProducer(bootstrap_servers='node2:9092', acks='all', {kafka_login('streams')});"
         "[p.send('obis', key=b'http://feed.test/garbage', value=b'garbage %d' % n) for n in range(7)]; p.flush()"
     )
-    on("node2", f'/usr/bin/python3 -c "{send}"')
+    on("node2", f'/opt/zootopia/app/venv/bin/python -c "{send}"')
     wait_for("7 rejects counted", lambda: windows()[-1]["cumulative"]["rejects"] == before + 7, 300)
 
 
