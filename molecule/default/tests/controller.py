@@ -16,7 +16,9 @@ INVENTORY = ROOT / "inventory" / "local"
 # The CLI as ops run it, as root: the command on PATH switches to the app's user with the Kafka
 # principal of the CLI and the API (streams add/remove/list), or of the streams (produce).
 ZOOTOPIA = "zootopia"
-PYTHON = "runuser -u zootopia -- /opt/zootopia/app/venv/bin/python"
+# The app's venv Python, with kafka-python (the nodes have no python3-kafka); PYTHON runs it as the app.
+APP_PYTHON = "/opt/zootopia/app/venv/bin/python"
+PYTHON = f"runuser -u zootopia -- {APP_PYTHON}"
 
 KAFKA_CA = "/etc/ssl/zootopia/ca.crt"
 # Each principal's password file on the nodes (root can read them all).
@@ -158,7 +160,7 @@ def disk_budget(retention: int) -> int:
 
 def partition_offsets() -> dict[str, dict[str, Any]]:
     script = PARTITION_OFFSETS.format(login=kafka_login("admin"))
-    output = on("node0", f"/opt/zootopia/app/venv/bin/python - <<'EOF'\n{script}\nEOF")
+    output = on("node0", f"{APP_PYTHON} - <<'EOF'\n{script}\nEOF")
     report: dict[str, dict[str, Any]] = json.loads(output)
     return report
 

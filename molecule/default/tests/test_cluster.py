@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from controller import KAFKA_CA, PASSWORD_FILES, kafka_login
+from controller import APP_PYTHON, KAFKA_CA, PASSWORD_FILES, kafka_login
 from testinfra.host import Host
 
 # Cross-node checks, run on the master only.
@@ -21,8 +21,6 @@ KAFKA_CLASSPATH = "/opt/zootopia/kafka/libs/*"
 # Kafka's tools as the admin principal (its settings file is root's only).
 KAFKA_ADMIN = "--command-config /etc/kafka/admin.properties"
 WEBHDFS = "http://{namenode}:9870/webhdfs/v1"
-# The app's venv has the kafka-python the checks' clients use (the nodes have no python3-kafka).
-APP_PYTHON = "/opt/zootopia/app/venv/bin/python"
 TOPICS = ["gbif", "obis", "idigbio"]
 CLOSE_DELAY_KEY = "dfs.client.block.write.locateFollowingBlock.initial.delay.ms"
 

@@ -14,12 +14,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from controller import KAFKA_CA, kafka_login, on
+from controller import APP_PYTHON, KAFKA_CA, kafka_login, on
 
 # Checks across nodes, run from the controller.
 testinfra_hosts = ["ansible://master"]
 
-PYTHON = "/opt/zootopia/app/venv/bin/python"
 KAFKA_TOOL = "java -Xmx256m -cp '/opt/zootopia/kafka/libs/*'"
 ZOOKEEPER_SHELL = f"{KAFKA_TOOL} org.apache.zookeeper.ZooKeeperMain -server node0:2181"
 # The CA of inventory/local (stack_cluster_name: local), on the controller only.
@@ -58,13 +57,13 @@ except Exception as error:
 
 
 def _python(node: str, script: str, *args: str) -> dict[str, object]:
-    output = on(node, f"{PYTHON} - {' '.join(args)} <<'EOF'\n{script}\nEOF")
+    output = on(node, f"{APP_PYTHON} - {' '.join(args)} <<'EOF'\n{script}\nEOF")
     result: dict[str, object] = json.loads(output.splitlines()[-1])
     return result
 
 
 def _end_offsets(topic: str) -> list[int]:
-    offsets: list[int] = json.loads(on("node0", f"{PYTHON} - {topic} <<'EOF'\n{END_OFFSETS}\nEOF").splitlines()[-1])
+    offsets: list[int] = json.loads(on("node0", f"{APP_PYTHON} - {topic} <<'EOF'\n{END_OFFSETS}\nEOF").splitlines()[-1])
     return offsets
 
 

@@ -10,10 +10,9 @@ import re
 import subprocess
 import time
 
-from controller import KAFKA_CA, kafka_login, on, run_playbook, wait_for
+from controller import APP_PYTHON, KAFKA_CA, kafka_login, on, run_playbook, wait_for
 
 NODES = ["node0", "node1", "node2"]
-PYTHON_VENV = "/opt/zootopia/app/venv/bin/python"
 NODE_UNITS = {
     "node0": ["zookeeper", "kafka", "hdfs-namenode", "hdfs-datanode", "spark-master", "spark-worker"],
     "node1": ["zookeeper", "kafka", "hdfs-datanode", "spark-worker"],
@@ -205,7 +204,7 @@ def test_a_forced_certificate_renewal_rolls_the_brokers_and_loses_no_record() ->
     before = {(node, "kafka"): _timestamps(node, "kafka") for node in NODES}
     on("node0", "rm -f /root/renewal.stop /root/renewal.out /root/renewal.log")
     producing = subprocess.Popen(
-        ["docker", "exec", "-i", "node0", "sh", "-c", f"{PYTHON_VENV} - > /root/renewal.out"],
+        ["docker", "exec", "-i", "node0", "sh", "-c", f"{APP_PYTHON} - > /root/renewal.out"],
         stdin=subprocess.PIPE,
         text=True,
     )
@@ -224,7 +223,7 @@ def test_a_forced_certificate_renewal_rolls_the_brokers_and_loses_no_record() ->
             producing.kill()
             raise AssertionError(f"the producer did not report\n{_renewal_log()}") from stuck
     outcome = json.loads(on("node0", "cat /root/renewal.out"))
-    stored = json.loads(on("node0", f"{PYTHON_VENV} - <<'EOF'\n{RENEWAL_COUNT}\nEOF"))
+    stored = json.loads(on("node0", f"{APP_PYTHON} - <<'EOF'\n{RENEWAL_COUNT}\nEOF"))
     on("node0", f"{topic_tool} --delete")
     after = {key: _timestamps(*key) for key in before}
     assert all(after[key][0] > before[key][0] for key in before), "a broker was not restarted"

@@ -19,6 +19,7 @@ from typing import Any
 import groundtruth
 import pytest
 from controller import (
+    APP_PYTHON,
     PYTHON,
     ZOOTOPIA,
     disk_budget,
@@ -248,7 +249,7 @@ print(json.dumps(found))
 
 def test_idigbio_dead_archive_links_are_set_aside_with_their_recordset(streamed: list[dict[str, Any]]) -> None:
     script = READ_REJECTS.format(login=kafka_login("admin")).replace("'", "'\\''")
-    rejects = json.loads(on("node0", f"/opt/zootopia/app/venv/bin/python -c '{script}' https://idigbio.org"))
+    rejects = json.loads(on("node0", f"{APP_PYTHON} -c '{script}' https://idigbio.org"))
     named = {reject["reason"].split()[5] for reject in rejects}
     assert named == groundtruth.idigbio_dead_links()
     assert len(rejects) == len(named)
@@ -288,7 +289,7 @@ print(json.dumps(found))
 
 def test_each_finished_resource_is_a_record_of_its_own(streamed: list[dict[str, Any]]) -> None:
     script = READ_FINISHED.format(login=kafka_login("admin")).replace("'", "'\\''")
-    finished: dict[str, int] = json.loads(on("node0", f"/opt/zootopia/app/venv/bin/python -c '{script}'"))
+    finished: dict[str, int] = json.loads(on("node0", f"{APP_PYTHON} -c '{script}'"))
     gbif = next(row for row in streams() if row["url"] == "https://gbif.org")
     mine = {key: crawl for key, crawl in finished.items() if key.startswith(gbif["id"] + ":")}
     # GBIF's two recorded archives: each by its content and by its URL, in the first crawl.
@@ -489,7 +490,7 @@ def test_values_that_are_not_records_are_counted_as_rejects_by_the_consumer(stre
         f"p = KafkaProducer(bootstrap_servers='node2:9092', acks='all', {kafka_login('streams')});"
         "[p.send('obis', key=b'http://feed.test/garbage', value=b'garbage %d' % n) for n in range(7)]; p.flush()"
     )
-    on("node2", f'/opt/zootopia/app/venv/bin/python -c "{send}"')
+    on("node2", f'{APP_PYTHON} -c "{send}"')
     wait_for("7 rejects counted", lambda: windows()[-1]["cumulative"]["rejects"] == before + 7, 300)
 
 
