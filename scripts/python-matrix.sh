@@ -19,14 +19,13 @@ if [ ! -x "${java_home:-/nonexistent}/bin/java" ]; then
 fi
 
 # Spark and Hadoop as the nodes get them: the checked artifacts of the controller's cache.
-spark_tar=$(ls "$cache"/artifacts/spark-3.2.1-bin-hadoop3.2*.tar 2>/dev/null | head -n 1 || true)
-hadoop_tar=$(ls "$cache"/artifacts/hadoop-3.2.3*.tar 2>/dev/null | head -n 1 || true)
-if [ -z "$spark_tar" ] || [ -z "$hadoop_tar" ]; then
+artifact() { ls "$cache"/artifacts/"$1"*.tar 2>/dev/null | head -n 1 || true; }
+if [ -z "$(artifact spark-3.2.1-bin-hadoop3.2)" ] || [ -z "$(artifact hadoop-3.2.3)" ]; then
   echo "matrix: fetching the artifacts (playbooks/artifacts.yml)" >&2
   "$root/.venv/bin/ansible-playbook" -i "$root/inventory/local" "$root/playbooks/artifacts.yml" >/dev/null
-  spark_tar=$(ls "$cache"/artifacts/spark-3.2.1-bin-hadoop3.2*.tar | head -n 1)
-  hadoop_tar=$(ls "$cache"/artifacts/hadoop-3.2.3*.tar | head -n 1)
 fi
+spark_tar=$(artifact spark-3.2.1-bin-hadoop3.2)
+hadoop_tar=$(artifact hadoop-3.2.3)
 mkdir -p "$work"
 for tar in "$spark_tar" "$hadoop_tar"; do
   stamp=$work/$(basename "$tar").unpacked
@@ -34,8 +33,8 @@ for tar in "$spark_tar" "$hadoop_tar"; do
     tar -xf "$tar" -C "$work" && touch "$stamp"
   fi
 done
-spark_home=$(ls -d "$work"/spark-3.2.1-bin-hadoop3.2 | head -n 1)
-hadoop_home=$(ls -d "$work"/hadoop-3.2.3 | head -n 1)
+spark_home=$work/spark-3.2.1-bin-hadoop3.2
+hadoop_home=$work/hadoop-3.2.3
 
 interpreter() {
   local version=$1 found
