@@ -1,7 +1,9 @@
-"""The platform on every node: systemd, Java 11 by its path, pinned artifacts in their layout, SSH trust."""
+"""The platform on every node: systemd, Java 11 by its path, a fresh image's services kept off the stack, pinned
+artifacts in their layout, SSH trust."""
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import pytest
@@ -15,6 +17,19 @@ LAYOUT_MARKERS = {
     "spark-kafka-connector": "jars/spark-sql-kafka-0-10_2.12-*.jar",
 }
 SERVICE_USERS = ["zookeeper", "kafka", "hdfs", "spark", "zootopia"]
+STACK_UNIT_PREFIXES = ("zookeeper", "kafka", "hdfs-", "spark-", "zootopia")
+# needrestart's configuration as needrestart itself loads it (its main file evaluates the drop-ins of
+# conf.d), then, for each unit named, every verdict of the override_rc patterns that match it.
+NEEDRESTART_VERDICTS = r"""
+our %nrconf;
+do "/etc/needrestart/needrestart.conf";
+die "needrestart.conf: $@" if $@;
+print "restart $nrconf{restart}\n";
+for my $unit (@ARGV) {
+    my @verdicts = map { $nrconf{override_rc}{$_} } grep { $unit =~ /$_/ } keys %{$nrconf{override_rc}};
+    print "$unit @verdicts\n";
+}
+"""
 
 
 def test_systemd_is_running(host: Host) -> None:
@@ -35,6 +50,22 @@ def test_every_jvm_runs_the_stacks_java_11(host: Host, stack_defaults: dict[str,
         # The command the JVM was started by (reading /proc/<pid>/exe of another user needs CAP_SYS_PTRACE).
         command = host.run(f"ps -o args= -p {pid}").stdout.split()
         assert command[:1] == [java], (unit, command[:1])
+
+
+def test_a_fresh_images_services_leave_the_stack_alone(host: Host) -> None:
+    """The nodes are built like a fresh Ubuntu image: needrestart restarting services on its own, ufw, and
+    unattended-upgrades. needrestart would restart none of the stack's running units; ufw is still inactive."""
+    listed = host.run("systemctl list-units --type=service --state=running --no-legend --plain").stdout
+    units = sorted(line.split()[0] for line in listed.splitlines() if line.startswith(STACK_UNIT_PREFIXES))
+    assert units, listed
+    result = host.run(f"perl -e {shlex.quote(NEEDRESTART_VERDICTS)} {' '.join(units)}")
+    assert result.rc == 0, result.stderr
+    verdicts = dict(line.partition(" ")[::2] for line in result.stdout.splitlines())
+    assert verdicts.pop("restart") == "a"  # the stand-in restarts on its own, as Ubuntu's non-interactive default
+    assert verdicts == dict.fromkeys(units, "0")
+    assert host.package("unattended-upgrades").is_installed
+    with host.sudo():
+        assert host.run("ufw status").stdout.strip() == "Status: inactive"
 
 
 def test_every_artifact_has_its_pinned_checksum(
