@@ -116,11 +116,10 @@ def test_every_node_resolves_every_node(host: Host, node_addresses: dict[str, st
         assert first.split() == [address, node]
 
 
-def test_only_the_master_user_holds_the_trusted_key(host: Host, inventory: dict[str, Any]) -> None:
-    is_master = inventory["inventory_hostname"] in inventory["groups"]["master"]
+@pytest.mark.parametrize("user", SERVICE_USERS)
+def test_no_service_user_logs_in(host: Host, user: str) -> None:
+    """No login shell, and no SSH key of theirs or for them: nothing logs in as a service user."""
+    assert host.user(user).shell == "/usr/sbin/nologin"
     with host.sudo():
-        key = host.file("/var/lib/zootopia/.ssh/id_ed25519")
-        assert key.exists == is_master
-        if is_master:
-            assert key.user == "zootopia"
-            assert key.mode == 0o600
+        keys = host.run(f"find {host.user(user).home} -maxdepth 2 -path '*/.ssh/*'").stdout.split()
+    assert keys == []

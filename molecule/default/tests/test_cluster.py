@@ -172,6 +172,14 @@ def test_spark_master_reports_every_worker_alive(host: Host, node_addresses: dic
     assert alive == sorted(node_addresses.values())
 
 
+def test_spark_masters_ui_offers_no_kill_form(host: Host, node_addresses: dict[str, str]) -> None:
+    """As any local account would see it: the consumer's application listed, and no form that kills it."""
+    page = host.run(f"sudo -u nobody curl -sS -f http://{node_addresses['node0']}:8080/")
+    assert page.rc == 0, page.stderr
+    assert "zootopia" in page.stdout  # the consumer's application is running and listed
+    assert "app/kill" not in page.stdout
+
+
 SPARK_SUBMIT = "env SPARK_CONF_DIR=/etc/spark /opt/zootopia/spark/bin/spark-submit"
 SPARK_SECRET = "/etc/zootopia/spark-auth-secret"
 
