@@ -144,23 +144,69 @@ def test_unknown_paths_and_methods(client: FlaskClient) -> None:
     assert _json(client, "/nope") == {"error": "No such path: /nope"}
 
 
-@pytest.mark.parametrize("path", ["/", "/count?by=kingdom", "/listSources", "/health", "/openapi.json", "/nope"])
+@pytest.mark.parametrize("path", ["/count?by=kingdom", "/listSources", "/health", "/openapi.json", "/nope"])
 def test_token_is_required_everywhere(streams: MemoryStreams, path: str) -> None:
     client = _client(streams, token=TOKEN)
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}):
         response = client.get(path, headers=headers)
         assert response.status_code == 401
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    separator = "&" if "?" in path else "?"
-    assert client.get(f"{path}{separator}token=wrong").status_code == 401
     expected = 404 if path == "/nope" else 200
-    assert client.get(f"{path}{separator}token={TOKEN}").status_code == expected
     assert client.get(path, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == expected
 
 
-def test_token_does_not_count_as_a_parameter(streams: MemoryStreams) -> None:
+def test_the_dashboards_page_needs_no_token_and_refuses_one_in_its_url(streams: MemoryStreams) -> None:
+    """The page holds no data (its calls carry the token, taken from the URL's fragment, which is never sent)."""
     client = _client(streams, token=TOKEN)
-    assert client.get(f"/count?by=totalSpecies&token={TOKEN}").text == "Species 36\n"
+    page = client.get("/")
+    assert page.status_code == 200
+    assert b"location.hash" in page.data
+    assert client.get(f"/?token={TOKEN}").status_code == 401
+
+
+def test_a_token_in_the_url_or_a_form_is_refused_even_when_right(streams: MemoryStreams) -> None:
+    """A leaked link carries nothing: the right token in a query string or a form is refused, and says how."""
+    client = _client(streams, token=TOKEN)
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    for response in (
+        client.get(f"/count?by=totalSpecies&token={TOKEN}"),
+        client.get(f"/count?by=totalSpecies&token={TOKEN}", headers=bearer),
+        client.post("/removeSource", data={"url": "https://gbif.org", "token": TOKEN}, headers=bearer),
+    ):
+        assert response.status_code == 401
+        assert "Authorization: Bearer header" in response.text
+    assert client.get("/count?by=totalSpecies", headers=bearer).text == "Species 36\n"
+
+
+def test_sources_change_by_post_forms_too(streams: MemoryStreams) -> None:
+    """The original's GET stays; a POST with the fields in a form body does the same."""
+    client = _client(streams)
+    added = client.post("/addSource", data={"url": "https://gbif.org"}, headers={"Accept": "application/json"})
+    assert added.status_code == 200, added.text
+    assert added.get_json()["created"] is True
+    assert client.get("/listSources").text == "https://gbif.org\n"
+    assert client.post("/addSource?url=https://gbif.org").status_code == 400  # fields in the body only
+    assert client.post("/addSource", data={"url": "https://evil.example"}).status_code == 400
+    assert client.post("/removeSource", data={"url": "https://gbif.org"}).status_code == 200
+    assert client.get("/listSources").text == ""
+
+
+def test_every_answer_carries_the_security_headers(streams: MemoryStreams) -> None:
+    client = _client(streams, token=TOKEN)
+    for path, headers in (("/count?by=kingdom", {"Authorization": f"Bearer {TOKEN}"}), ("/listSources", {})):
+        response = client.get(path, headers=headers, base_url="https://localhost")
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    page = client.get("/")
+    policy = page.headers["Content-Security-Policy"]
+    # The page's own script, by its hash, and nothing from elsewhere.
+    assert "script-src 'sha256-" in policy
+    assert "'unsafe-inline'" not in policy.split("script-src", 1)[1].split(";")[0]
+    assert "connect-src 'self'" in policy
 
 
 def test_health_reports_each_component(streams: MemoryStreams) -> None:
@@ -181,15 +227,17 @@ def test_openapi_describes_every_route(client: FlaskClient) -> None:
     routes = {rule.rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
     assert set(described["paths"]) == routes
     for path, item in described["paths"].items():
-        assert set(item) == {"get"}, path
-        assert "401" not in item["get"]["responses"]  # no token configured
+        assert set(item) == ({"get", "post"} if path in ("/addSource", "/removeSource") else {"get"}), path
+        for operation in item.values():
+            assert "401" not in operation["responses"]  # no token configured
     assert "security" not in described
 
 
 def test_openapi_parameters_are_the_accepted_ones(client: FlaskClient) -> None:
     described = _json(client, "/openapi.json")
     for path, item in described["paths"].items():
-        names = [parameter["name"] for parameter in item["get"]["parameters"] if parameter["name"] != "token"]
+        names = [parameter["name"] for parameter in item["get"].get("parameters", [])]
+        assert "token" not in names
         if names:
             # Each described parameter is accepted (no "Unrecognized parameter").
             query = "&".join(f"{name}=1" for name in names)
@@ -205,8 +253,11 @@ def test_dashboard_page(client: FlaskClient) -> None:
 
 
 def test_openapi_names_the_allow_list_and_the_token(streams: MemoryStreams) -> None:
-    described = _json(_client(streams, token=TOKEN), f"/openapi.json?token={TOKEN}")
+    client = _client(streams, token=TOKEN)
+    described = client.get("/openapi.json", headers={"Authorization": f"Bearer {TOKEN}"}).get_json()
     url = described["paths"]["/addSource"]["get"]["parameters"][0]
     assert url["schema"]["enum"] == ["https://gbif.org", "https://idigbio.org", "https://obis.org"]
+    form = described["paths"]["/addSource"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]
+    assert form["schema"]["properties"]["url"]["enum"] == url["schema"]["enum"]
     assert described["security"] == [{"bearer": []}]
-    assert all("401" in item["get"]["responses"] for item in described["paths"].values())
+    assert all("401" in op["responses"] for item in described["paths"].values() for op in item.values())

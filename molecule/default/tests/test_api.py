@@ -138,7 +138,7 @@ def test_the_demos_last_words_work_from_the_controllers_loopback(
     access = cache / "api" / "node0-access.txt"
     assert access.stat().st_mode & 0o777 == 0o600
     text = access.read_text(encoding="utf-8")
-    assert f"  https://127.0.0.1:{PORT}/?token={token}\n" in text
+    assert f"  https://127.0.0.1:{PORT}/#token={token}\n" in text
     curl = next(line.strip() for line in text.splitlines() if line.strip().startswith("curl "))
     assert f"--cacert {cache}/api/node0.crt" in curl
     # The line as a person pastes it, against the API published on this machine's loopback.
@@ -146,7 +146,7 @@ def test_the_demos_last_words_work_from_the_controllers_loopback(
     assert answer.returncode == 0, answer.stderr
     assert lines(answer.stdout) == lines(get(api, base, "/count?by=kingdom")) != []
     page = subprocess.run(
-        ["curl", "--fail", "-sS", "--cacert", f"{cache}/api/node0.crt", f"https://127.0.0.1:{PORT}/?token={token}"],
+        ["curl", "--fail", "-sS", "--cacert", f"{cache}/api/node0.crt", f"https://127.0.0.1:{PORT}/#token={token}"],
         capture_output=True,
         text=True,
         timeout=30,

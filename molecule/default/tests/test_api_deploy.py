@@ -148,4 +148,21 @@ def test_the_token_is_required(host: Host, inventory: dict[str, Any]) -> None:
     assert _status(host, url, *trust, "-H", "Authorization: Bearer not-the-token-0123456789") == "401"
     assert _status(host, f"{url}?token=not-the-token-0123456789", *trust) == "401"
     assert _status(host, url, *trust, *WITH_TOKEN) == "200"
-    assert _status(host, url, *trust, *WITH_QUERY_TOKEN) == "200"
+    # The right token in a query string is refused, even with the header: a leaked link carries nothing.
+    assert _status(host, url, *trust, *WITH_QUERY_TOKEN) == "401"
+    assert _status(host, url, *trust, *WITH_TOKEN, *WITH_QUERY_TOKEN) == "401"
+
+
+def test_answers_carry_the_security_headers(host: Host, inventory: dict[str, Any]) -> None:
+    scheme = "https" if inventory.get("zootopia_api_tls_enabled", False) else "http"
+    trust = ["--cacert", CERTIFICATE] if scheme == "https" else []
+    arguments = " ".join(shlex.quote(argument) for argument in [*trust, *WITH_TOKEN])
+    with host.sudo():
+        headers = host.check_output(
+            f"curl -sS -o /dev/null -D - --max-time 10 {arguments} {scheme}://127.0.0.1:{PORT}/listSources"
+        ).lower()
+    for header in ("cache-control: no-store", "x-content-type-options: nosniff", "x-frame-options: deny"):
+        assert header in headers, headers
+    assert "content-security-policy: default-src 'none'; frame-ancestors 'none'" in headers, headers
+    if scheme == "https":
+        assert "strict-transport-security: max-age=" in headers, headers

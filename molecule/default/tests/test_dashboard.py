@@ -144,11 +144,14 @@ def wait(browser: WebDriver, timeout: float) -> WebDriverWait[WebDriver]:
 
 @pytest.fixture(scope="module")
 def dashboard(browser: WebDriver, api_url: str, token: str) -> WebDriver:
-    """The page loaded with the token, after its first refresh went through."""
-    browser.get(f"{api_url}/?token={token}")
+    """The page loaded with the token in its URL's fragment, after its first refresh went through."""
+    browser.get(f"{api_url}/#token={token}")
     wait(browser, 30).until(lambda b: refreshes(b) >= 1, "the page never finished a refresh")
     state, text = status(browser)
     assert state == "ok", text
+    # The page took the token out of its address (and so out of the history and of a copied link).
+    assert token not in browser.current_url
+    assert browser.execute_script("return window.location.hash") == ""
     return browser
 
 

@@ -6,13 +6,17 @@ windows read on demand and answers over many windows streamed; stream control go
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from importlib.resources import files
 
 from flask import Flask, Response, g, jsonify, request
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from zootopia.api import history, params
@@ -27,6 +31,15 @@ JSON = "application/json"
 # Rendered /count answers kept per snapshot (the by x windows x format combinations asked for).
 RENDERED_MAX = 256
 TEXT = "text/plain"
+# On every answer: nothing cached or framed, no type guessed, no Referer sent on.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+HSTS = "max-age=31536000"
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +48,31 @@ def create_app(results: Results, streams: Streams, allow: AllowList, health: Hea
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep counts in the order they were built
     dashboard = files("zootopia.api").joinpath("static/dashboard.html").read_bytes()
+    dashboard_policy = _dashboard_policy(dashboard)
 
     @app.before_request
     def authorize() -> None:
         # Plain text unless the caller prefers JSON (no Accept, or */*, means text as in the original).
         g.json = request.accept_mimetypes.best_match([TEXT, JSON], default=TEXT) == JSON
-        if token and not _token_matches(token):
-            raise ApiError(401, "A valid token is required: pass token=... or an Authorization: Bearer header")
+        if not token:
+            return
+        if params.TOKEN in request.args or params.TOKEN in request.form:
+            raise ApiError(
+                401,
+                "A token in the URL or a form is refused (links end up in logs and histories): "
+                "send it in an Authorization: Bearer header",
+            )
+        # The dashboard's page holds no data: it is served to anyone, and asks for everything with the token.
+        if request.endpoint != "index" and not _token_matches(token):
+            raise ApiError(401, "A valid token is required in an Authorization: Bearer header")
+
+    @app.after_request
+    def secured(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.is_secure:
+            response.headers["Strict-Transport-Security"] = HSTS
+        return response
 
     @app.errorhandler(ApiError)
     def refused(error: ApiError) -> Response:
@@ -67,16 +98,19 @@ def create_app(results: Results, streams: Streams, allow: AllowList, health: Hea
     @app.get("/")
     def index() -> Response:
         params.checked(request.args, ())
-        return Response(dashboard, mimetype="text/html")
+        response = Response(dashboard, mimetype="text/html")
+        response.headers["Content-Security-Policy"] = dashboard_policy
+        return response
 
     @app.get("/openapi.json")
     def openapi() -> Response:
         params.checked(request.args, ())
         return jsonify(openapi_document(secured=bool(token), allowed=sorted(allow.urls)))
 
-    @app.get("/addSource")
+    # The original's GET stays (it is the contract); a POST form does the same with the fields in its body.
+    @app.route("/addSource", methods=["GET", "POST"])
     def add_source() -> Response:
-        url = params.checked(request.args, ("url",), required=("url",))["url"]
+        url = params.checked(_fields(), ("url",), required=("url",))["url"]
         normal = allow.allowed(url)
         if normal is None:
             allowed = ", ".join(sorted(allow.urls))
@@ -84,9 +118,9 @@ def create_app(results: Results, streams: Streams, allow: AllowList, health: Hea
         source, created = streams.add(normal)
         return _reply(200, [], {"source": describe(source), "created": created})
 
-    @app.get("/removeSource")
+    @app.route("/removeSource", methods=["GET", "POST"])
     def remove_source() -> Response:
-        url = params.checked(request.args, ("url",), required=("url",))["url"]
+        url = params.checked(_fields(), ("url",), required=("url",))["url"]
         try:
             source = streams.remove(url)
         except SourceError as error:
@@ -148,8 +182,9 @@ def create_app(results: Results, streams: Streams, allow: AllowList, health: Hea
         number = params.window_id(params.checked(request.args, ("id",)).get("id"))
         try:
             found = results.window(number)
-        except Exception as error:  # an older window is read from HDFS
-            raise ApiError(503, f"Window {number} could not be read: {type(error).__name__}: {error}") from error
+        except Exception as error:  # an older window is read from HDFS: the journal says why, the caller when
+            log.exception("window %d could not be read", number)
+            raise ApiError(503, f"Window {number} could not be read now: try again in a minute") from error
         if found is None:
             raise ApiError(404, f"No window {number} (windows so far: {results.snapshot.last})")
         rows = [
@@ -199,11 +234,27 @@ def _logged(chunks: Iterator[bytes]) -> Iterator[bytes]:
         raise
 
 
+def _fields() -> MultiDict[str, str]:
+    """A request's parameters: the query's for a GET, the form's for a POST (whose query must be empty)."""
+    if request.method != "POST":
+        return request.args
+    params.checked(request.args, ())
+    return request.form
+
+
+def _dashboard_policy(page: bytes) -> str:
+    """The dashboard's Content-Security-Policy: its own inline script only (by hash), calls to this origin."""
+    scripts = re.findall(rb"<script>(.*?)</script>", page, re.DOTALL)
+    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s).digest()).decode()}'" for s in scripts)
+    return (
+        f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data:; "
+        "connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
+    )
+
+
 def _token_matches(token: str) -> bool:
-    given = request.args.get(params.TOKEN, "")
     header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
-        given = header[7:].strip()
+    given = header[7:].strip() if header[:7].lower() == "bearer " else ""
     # Constant time: the time taken says nothing about how much of the token was right.
     return hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8"))
 

@@ -30,7 +30,7 @@ def _answer(description: str, schema: dict[str, Any] | None) -> dict[str, Any]:
 def _refusals(*statuses: int) -> dict[str, Any]:
     reasons = {
         400: "Bad parameters: the body explains which and why",
-        401: "No token, or a wrong one",
+        401: "No token in an Authorization: Bearer header, a wrong one, or one in the URL",
         404: "No such window",
         503: "A component did not answer",
     }
@@ -46,6 +46,21 @@ def _operation(summary: str, parameters: list[dict[str, Any]], ok: dict[str, Any
             "responses": {"200": ok, **_refusals(*refusals)},
         }
     }
+
+
+def _with_form(operation: dict[str, Any]) -> dict[str, Any]:
+    """The same operation as a POST too, its query parameters as the fields of a form in the body."""
+    get = operation["get"]
+    fields = {parameter["name"]: parameter["schema"] for parameter in get["parameters"]}
+    required = [parameter["name"] for parameter in get["parameters"] if parameter.get("required")]
+    form = {"type": "object", "properties": fields, "required": required, "additionalProperties": False}
+    post = {
+        **get,
+        "parameters": [],
+        "responses": dict(get["responses"]),
+        "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": form}}},
+    }
+    return {**operation, "post": post}
 
 
 def document(secured: bool, allowed: list[str]) -> dict[str, Any]:
@@ -120,26 +135,30 @@ def document(secured: bool, allowed: list[str]) -> dict[str, Any]:
                 },
             }
         },
-        "/addSource": _operation(
-            "Stream an allowed source (nothing changes when it already streams); the text reply is empty",
-            [{**_URL, "schema": {"type": "string", "enum": allowed}}],
-            _answer(
-                "The source streams",
-                {
-                    "type": "object",
-                    "required": ["source", "created"],
-                    "properties": {"source": _SOURCE, "created": {"type": "boolean"}},
-                },
-            ),
-            400,
-            503,
+        "/addSource": _with_form(
+            _operation(
+                "Stream an allowed source (nothing changes when it already streams); the text reply is empty",
+                [{**_URL, "schema": {"type": "string", "enum": allowed}}],
+                _answer(
+                    "The source streams",
+                    {
+                        "type": "object",
+                        "required": ["source", "created"],
+                        "properties": {"source": _SOURCE, "created": {"type": "boolean"}},
+                    },
+                ),
+                400,
+                503,
+            )
         ),
-        "/removeSource": _operation(
-            "Stop streaming a source; what it sent stays counted",
-            [_URL],
-            _answer("The stream stopped", _SOURCE_REPLY),
-            400,
-            503,
+        "/removeSource": _with_form(
+            _operation(
+                "Stop streaming a source; what it sent stays counted",
+                [_URL],
+                _answer("The stream stopped", _SOURCE_REPLY),
+                400,
+                503,
+            )
         ),
         "/listSources": _operation(
             "The active sources, one URL per line",
@@ -218,8 +237,6 @@ def document(secured: bool, allowed: list[str]) -> dict[str, Any]:
             }
         },
     }
-    for path in paths.values():
-        path["get"]["parameters"] = [*path["get"].get("parameters", []), _TOKEN]
     described: dict[str, Any] = {
         "openapi": "3.0.3",
         "info": {"title": "Zootopia API", "version": __version__},
@@ -230,9 +247,6 @@ def document(secured: bool, allowed: list[str]) -> dict[str, Any]:
         described["security"] = [{"bearer": []}]
     else:
         for path in paths.values():
-            del path["get"]["responses"]["401"]
+            for operation in path.values():
+                del operation["responses"]["401"]
     return described
-
-
-# The token may come as a parameter instead of the header.
-_TOKEN = {"name": "token", "in": "query", "required": False, "schema": {"type": "string"}}
