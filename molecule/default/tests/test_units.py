@@ -31,3 +31,42 @@ def test_unit_runs_exactly_where_its_group_says(host: Host, inventory: dict[str,
     assert host.run(f"ps -o user= -p {main_pid}").stdout.strip() == user
     limit = host.run(f"systemctl show --property=LimitNOFILE --value {unit}").stdout.strip()
     assert int(limit) >= 65536
+
+
+# The app's units in their sandbox, as systemd reports it (the stream template as one of its instances).
+APP_UNITS = ["zootopia-api", "zootopia-consumer", "zootopia-mirror", "zootopia-stream@0000000000000000"]
+SANDBOX = {
+    "ProtectSystem": "strict",
+    "ProtectHome": "yes",
+    "PrivateTmp": "yes",
+    "PrivateDevices": "yes",
+    "NoNewPrivileges": "yes",
+    "CapabilityBoundingSet": "",
+    "RestrictSUIDSGID": "yes",
+}
+
+
+@pytest.mark.parametrize("unit", APP_UNITS)
+def test_app_units_run_in_a_sandbox(host: Host, unit: str) -> None:
+    if not host.file(f"/etc/systemd/system/{unit.split('@')[0]}{'@' if '@' in unit else ''}.service").exists:
+        pytest.skip(f"{unit} is not installed on this node")
+    properties = ",".join(SANDBOX)
+    shown = host.check_output(f"systemctl show --property={properties} {unit}.service")
+    values = dict(line.split("=", 1) for line in shown.splitlines())
+    assert values == SANDBOX
+    # The app writes its data directory only.
+    assert host.check_output(f"systemctl show --property=ReadWritePaths --value {unit}.service") == "/var/lib/zootopia"
+
+
+def test_the_streams_agent_keeps_sudo_and_a_read_only_system(host: Host) -> None:
+    """It starts and stops stream instances through sudo, which NoNewPrivileges would stop."""
+    if not host.service("zootopia-streams-agent").is_enabled:
+        pytest.skip("no streams agent on this node")
+    shown = host.check_output(
+        "systemctl show --property=ProtectSystem,PrivateTmp,NoNewPrivileges zootopia-streams-agent"
+    )
+    assert dict(line.split("=", 1) for line in shown.splitlines()) == {
+        "ProtectSystem": "full",
+        "PrivateTmp": "yes",
+        "NoNewPrivileges": "no",
+    }
