@@ -176,7 +176,7 @@ def test_spark_masters_ui_offers_no_kill_form(host: Host, node_addresses: dict[s
     """As any local account would see it: the consumer's application listed, and no form that kills it."""
     page = host.run(f"sudo -u nobody curl -sS -f http://{node_addresses['node0']}:8080/")
     assert page.rc == 0, page.stderr
-    assert "zootopia" in page.stdout  # the consumer's application is running and listed
+    assert "zootopia-consumer" in page.stdout  # the consumer's application is running and listed
     assert "app/kill" not in page.stdout
 
 
