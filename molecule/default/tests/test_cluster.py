@@ -1,7 +1,7 @@
 """The cluster works as one, checked from the master: one ZooKeeper leader, three brokers,
 replicated topics, a record produced through node0 consumed from node2, HDFS with three
 DataNodes and WebHDFS across nodes, Spark with every worker reading Kafka into Parquet on HDFS,
-and the master's passwordless SSH to every node."""
+and neither HDFS nor the Spark UIs open to the nodes' other local accounts."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ KAFKA_CLASSPATH = "/opt/zootopia/kafka/libs/*"
 # Kafka's tools as the admin principal (its settings file is root's only).
 KAFKA_ADMIN = "--command-config /etc/kafka/admin.properties"
 WEBHDFS = "http://{namenode}:9870/webhdfs/v1"
+AS_APP = "sudo -u zootopia"
 TOPICS = ["gbif", "obis", "idigbio"]
 CLOSE_DELAY_KEY = "dfs.client.block.write.locateFollowingBlock.initial.delay.ms"
 
@@ -104,12 +105,13 @@ def test_message_produced_on_node0_is_consumed_on_node2(
     assert consumed.stdout.strip() == "found"
 
 
-def test_master_user_reaches_every_node_without_password(host: Host, node_addresses: dict[str, str]) -> None:
+def test_no_service_user_logs_in_to_another_node(host: Host, node_addresses: dict[str, str]) -> None:
+    """Nothing in the cluster uses SSH between nodes: the app's user holds no key any node accepts."""
     for node in node_addresses:
-        # BatchMode: no password, and no prompt for an unknown host key (they are pinned).
-        result = host.run(f"sudo -u zootopia ssh -o BatchMode=yes {node} hostname")
-        assert result.rc == 0, result.stderr
-        assert result.stdout.strip() == node
+        options = "-o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"
+        result = host.run(f"sudo -u zootopia ssh {options} {node} hostname")
+        assert result.rc != 0
+        assert "Permission denied" in result.stderr, result.stderr
 
 
 def test_hdfs_has_three_live_datanodes_and_is_healthy(host: Host) -> None:
@@ -137,12 +139,13 @@ def test_file_written_over_webhdfs_from_node1_is_read_from_node2(
     url = WEBHDFS.format(namenode=node_addresses["node0"]) + f"/tmp/webhdfs-check/{marker}"
     node1 = node("node1")
     node1.run(f"echo {marker} > /tmp/{marker}")
-    written = node1.run(f"curl -sS -f -L -X PUT -T /tmp/{marker} '{url}?op=CREATE&user.name=zootopia'")
+    # As the app's user: only the accounts that use HDFS may connect to it (the firewall's output chain).
+    written = node1.run(f"{AS_APP} curl -sS -f -L -X PUT -T /tmp/{marker} '{url}?op=CREATE&user.name=zootopia'")
     assert written.rc == 0, written.stderr
-    read = node("node2").run(f"curl -sS -f -L '{url}?op=OPEN&user.name=zootopia'")
+    read = node("node2").run(f"{AS_APP} curl -sS -f -L '{url}?op=OPEN&user.name=zootopia'")
     assert read.rc == 0, read.stderr
     assert read.stdout.strip() == marker
-    status = json.loads(host.run(f"curl -sS -f '{url}?op=GETFILESTATUS&user.name=zootopia'").stdout)
+    status = json.loads(host.run(f"{AS_APP} curl -sS -f '{url}?op=GETFILESTATUS&user.name=zootopia'").stdout)
     assert status["FileStatus"]["replication"] == 2
     assert status["FileStatus"]["owner"] == "zootopia"
 
@@ -151,14 +154,14 @@ def test_webhdfs_sends_clients_to_datanodes_by_their_node_address(host: Host, no
     """A client follows the NameNode's redirect to a DataNode: by its inventory address, never a host name that
     another network (CloudLab's control network) may resolve."""
     url = WEBHDFS.format(namenode=node_addresses["node0"]) + f"/tmp/webhdfs-check/{uuid.uuid4().hex}"
-    headers = host.run(f"curl -sS -f -D - -o /dev/null -X PUT '{url}?op=CREATE&user.name=zootopia'")
+    headers = host.run(f"{AS_APP} curl -sS -f -D - -o /dev/null -X PUT '{url}?op=CREATE&user.name=zootopia'")
     assert headers.rc == 0, headers.stderr
     location = re.search(r"^Location: https?://([^:/]+):", headers.stdout, re.MULTILINE | re.IGNORECASE)
     assert location is not None, headers.stdout
     assert location.group(1) in node_addresses.values()
     datanodes = json.loads(
         host.run(
-            f"curl -sS -f 'http://{node_addresses['node0']}:9870/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo'"
+            f"{AS_APP} curl -sS -f 'http://{node_addresses['node0']}:9870/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo'"
         ).stdout
     )
     live = json.loads(datanodes["beans"][0]["LiveNodes"])
@@ -173,11 +176,36 @@ def test_spark_master_reports_every_worker_alive(host: Host, node_addresses: dic
 
 
 def test_spark_masters_ui_offers_no_kill_form(host: Host, node_addresses: dict[str, str]) -> None:
-    """As any local account would see it: the consumer's application listed, and no form that kills it."""
-    page = host.run(f"sudo -u nobody curl -sS -f http://{node_addresses['node0']}:8080/")
+    """As the operator sees it (the login account, as through an SSH tunnel): the consumer's application listed,
+    and no form that kills it."""
+    page = host.run(f"curl -sS -f http://{node_addresses['node0']}:8080/")
     assert page.rc == 0, page.stderr
     assert "zootopia-consumer" in page.stdout  # the consumer's application is running and listed
     assert "app/kill" not in page.stdout
+
+
+def test_other_local_accounts_reach_neither_hdfs_nor_the_spark_uis(
+    node: Callable[[str], Host], node_addresses: dict[str, str]
+) -> None:
+    """As `nobody` on a worker: WebHDFS with or without a claimed user, RPC as `hdfs`, a DataNode, the Spark UIs:
+    refused at once (the firewall's output chain resets the connection); the app's user gets through."""
+    master = node_addresses["node0"]
+    worker, here = node("node1"), node_addresses["node1"]
+    for url in (
+        f"http://{master}:9870/webhdfs/v1/zootopia?op=GETFILESTATUS",
+        f"http://{master}:9870/webhdfs/v1/zootopia?op=GETFILESTATUS&user.name=hdfs",
+        f"http://{here}:9864/",
+        f"http://{master}:8080/",
+        f"http://{here}:8081/",
+    ):
+        refused = worker.run(f"sudo -u nobody curl -sS -o /dev/null --max-time 10 '{url}'")
+        assert refused.rc == 7, (url, refused.rc, refused.stderr)  # 7: could not connect
+    rpc = "hdfs dfs -D ipc.client.connect.max.retries=0 -test -d hdfs://{master}:9000/zootopia"
+    claimed = worker.run(f"sudo -u nobody env HADOOP_USER_NAME=hdfs timeout 120 {rpc.format(master=master)}")
+    assert claimed.rc != 0
+    assert "Connection refused" in claimed.stderr, claimed.stderr[-2000:]
+    allowed = worker.run(f"{AS_APP} timeout 120 {rpc.format(master=master)}")
+    assert allowed.rc == 0, allowed.stderr[-2000:]
 
 
 SPARK_SUBMIT = "env SPARK_CONF_DIR=/etc/spark /opt/zootopia/spark/bin/spark-submit"
