@@ -58,6 +58,20 @@ def test_app_units_run_in_a_sandbox(host: Host, unit: str) -> None:
     assert host.check_output(f"systemctl show --property=ReadWritePaths --value {unit}.service") == "/var/lib/zootopia"
 
 
+def test_a_streams_unit_is_bounded(host: Host) -> None:
+    """A stream's memory and tasks are bounded by its unit (systemd reports bytes for MemoryMax)."""
+    if not host.file("/etc/systemd/system/zootopia-stream@.service").exists:
+        pytest.skip("no stream units on this node")
+    shown = host.check_output(
+        "systemctl show --property=MemoryMax,MemorySwapMax,TasksMax zootopia-stream@0000000000000000.service"
+    )
+    assert dict(line.split("=", 1) for line in shown.splitlines()) == {
+        "MemoryMax": str(2**30),
+        "MemorySwapMax": "0",
+        "TasksMax": "256",
+    }
+
+
 def test_the_streams_agent_keeps_sudo_and_a_read_only_system(host: Host) -> None:
     """It starts and stops stream instances through sudo, which NoNewPrivileges would stop."""
     if not host.service("zootopia-streams-agent").is_enabled:
