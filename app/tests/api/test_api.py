@@ -191,6 +191,12 @@ def test_sources_change_by_post_forms_too(streams: MemoryStreams) -> None:
     assert client.get("/listSources").text == ""
 
 
+def test_an_oversized_form_is_refused_unread(streams: MemoryStreams) -> None:
+    response = _client(streams).post("/addSource", data={"url": "https://gbif.org/" + "x" * 20_000})
+    assert response.status_code == 413
+    assert _client(streams).get("/listSources").text == ""
+
+
 def test_every_answer_carries_the_security_headers(streams: MemoryStreams) -> None:
     client = _client(streams, token=TOKEN)
     for path, headers in (("/count?by=kingdom", {"Authorization": f"Bearer {TOKEN}"}), ("/listSources", {})):

@@ -40,6 +40,8 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 }
 HSTS = "max-age=31536000"
+# A form holds one URL: a larger body is refused (413) before it is read.
+MAX_BODY = 16 * 1024
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ log = logging.getLogger(__name__)
 def create_app(results: Results, streams: Streams, allow: AllowList, health: Health, token: str = "") -> Flask:
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep counts in the order they were built
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     dashboard = files("zootopia.api").joinpath("static/dashboard.html").read_bytes()
     dashboard_policy = _dashboard_policy(dashboard)
 
