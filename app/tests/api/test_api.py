@@ -266,4 +266,7 @@ def test_openapi_names_the_allow_list_and_the_token(streams: MemoryStreams) -> N
     form = described["paths"]["/addSource"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]
     assert form["schema"]["properties"]["url"]["enum"] == url["schema"]["enum"]
     assert described["security"] == [{"bearer": []}]
-    assert all("401" in op["responses"] for item in described["paths"].values() for op in item.values())
+    for path, item in described["paths"].items():
+        for operation in item.values():
+            assert ("401" in operation["responses"]) == (path != "/"), path
+    assert described["paths"]["/"]["get"]["security"] == []  # the page holds no data

@@ -242,11 +242,15 @@ def document(secured: bool, allowed: list[str]) -> dict[str, Any]:
         "info": {"title": "Zootopia API", "version": __version__},
         "paths": paths,
     }
+    # The dashboard's page holds no data: served without a token (its calls carry it).
+    del paths["/"]["get"]["responses"]["401"]
     if secured:
         described["components"] = {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}
         described["security"] = [{"bearer": []}]
+        paths["/"]["get"]["security"] = []
     else:
-        for path in paths.values():
-            for operation in path.values():
-                del operation["responses"]["401"]
+        for path, item in paths.items():
+            for operation in item.values():
+                if path != "/":
+                    del operation["responses"]["401"]
     return described
