@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -46,43 +47,35 @@ SANDBOX = {
 }
 
 
+def _properties(host: Host, unit: str, names: Iterable[str]) -> dict[str, str]:
+    """The unit's properties as systemd reports them."""
+    shown = host.check_output(f"systemctl show --property={','.join(names)} {unit}")
+    return dict(line.split("=", 1) for line in shown.splitlines())
+
+
 def test_app_units_run_in_a_sandbox(host: Host) -> None:
     """Each app unit installed on this node (every node has the stream template)."""
     installed = [
         unit for unit in APP_UNITS if host.file(f"/etc/systemd/system/{unit.replace('0' * 16, '')}.service").exists
     ]
     assert "zootopia-stream@0000000000000000" in installed
+    # The app writes its data directory only.
+    expected = {**SANDBOX, "ReadWritePaths": "/var/lib/zootopia"}
     for unit in installed:
-        shown = host.check_output(f"systemctl show --property={','.join(SANDBOX)} {unit}.service")
-        assert dict(line.split("=", 1) for line in shown.splitlines()) == SANDBOX, unit
-        # The app writes its data directory only.
-        writable = host.check_output(f"systemctl show --property=ReadWritePaths --value {unit}.service")
-        assert writable == "/var/lib/zootopia", unit
+        assert _properties(host, f"{unit}.service", expected) == expected, unit
 
 
 def test_a_streams_unit_is_bounded(host: Host) -> None:
     """A stream's memory and tasks are bounded by its unit (systemd reports bytes for MemoryMax)."""
     if not host.file("/etc/systemd/system/zootopia-stream@.service").exists:
         pytest.skip("no stream units on this node")
-    shown = host.check_output(
-        "systemctl show --property=MemoryMax,MemorySwapMax,TasksMax zootopia-stream@0000000000000000.service"
-    )
-    assert dict(line.split("=", 1) for line in shown.splitlines()) == {
-        "MemoryMax": str(2**30),
-        "MemorySwapMax": "0",
-        "TasksMax": "256",
-    }
+    expected = {"MemoryMax": str(2**30), "MemorySwapMax": "0", "TasksMax": "256"}
+    assert _properties(host, "zootopia-stream@0000000000000000.service", expected) == expected
 
 
 def test_the_streams_agent_keeps_sudo_and_a_read_only_system(host: Host) -> None:
     """It starts and stops stream instances through sudo, which NoNewPrivileges would stop."""
     if not host.service("zootopia-streams-agent").is_enabled:
         pytest.skip("no streams agent on this node")
-    shown = host.check_output(
-        "systemctl show --property=ProtectSystem,PrivateTmp,NoNewPrivileges zootopia-streams-agent"
-    )
-    assert dict(line.split("=", 1) for line in shown.splitlines()) == {
-        "ProtectSystem": "full",
-        "PrivateTmp": "yes",
-        "NoNewPrivileges": "no",
-    }
+    expected = {"ProtectSystem": "full", "PrivateTmp": "yes", "NoNewPrivileges": "no"}
+    assert _properties(host, "zootopia-streams-agent", expected) == expected
