@@ -6,10 +6,10 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 VENV := $(CURDIR)/.venv
 export PATH := $(VENV)/bin:$(PATH)
-PYTHON_SOURCES := roles/artifact_cache/files roles/kafka/library roles/kafka/module_utils tests app bench scripts
+PYTHON_SOURCES := roles/artifact_cache/files roles/zootopia/files roles/kafka/library roles/kafka/module_utils tests app bench scripts
 .DEFAULT_GOAL := help
 
-.PHONY: help demo test preflight bootstrap cluster artifacts converge streams access docs lint unit matrix molecule down
+.PHONY: help demo test preflight bootstrap cluster artifacts converge streams access docs lock lint unit matrix molecule down
 
 help: ## list the targets
 	@echo "Zootopia: make TARGET (README.md says more)"
@@ -75,6 +75,14 @@ molecule: ## the molecule scenario: three nodes, converge, idempotence, every ch
 
 down: ## remove the local nodes
 	local-cluster/cluster down
+
+# uv keeps every pin a lock already has (add --upgrade-package NAME to move one); pip installs them with
+# --require-hashes: the nodes' set (built into the wheelhouse), the controller's .venv.
+lock: ## re-resolve the pinned sets with their hashes after a change of pyproject.toml or requirements.txt
+	uv pip compile --quiet --universal --generate-hashes --custom-compile-command 'make lock' \
+	  --python-version 3.9 app/pyproject.toml -o app/requirements.lock
+	uv pip compile --quiet --universal --generate-hashes --custom-compile-command 'make lock' \
+	  --python-version 3.11 requirements.txt app/pyproject.toml -o requirements.lock
 
 docs: ## regenerate docs/variables.md from the roles' argument specs
 	python scripts/variables_reference.py

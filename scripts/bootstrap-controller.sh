@@ -52,9 +52,12 @@ if $local_tools && ! ls -d /usr/lib/jvm/java-11-openjdk-* >/dev/null 2>&1; then
 fi
 
 stamp=$venv/.installed
-if [ ! -f "$stamp" ] || [ "$root/requirements.txt" -nt "$stamp" ] || [ "$root/app/pyproject.toml" -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ "$root/requirements.lock" -nt "$stamp" ] || [ "$root/app/pyproject.toml" -nt "$stamp" ]; then
   echo "bootstrap: installing the Python tools into $venv" >&2
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --requirement "$root/requirements.txt" --editable "$root/app"
+  # Every file checked against the lock's hashes (the tools and the app's dependencies); then the app
+  # itself, editable, which hash-checking cannot take.
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes --requirement "$root/requirements.lock"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable "$root/app"
   touch "$stamp"
 fi

@@ -55,11 +55,15 @@ for version in "${versions[@]}"; do
   fi
   venv=$work/py$version
   stamp=$venv/.installed
-  if [ ! -f "$stamp" ] || [ "$root/app/pyproject.toml" -nt "$stamp" ]; then
-    echo "matrix: Python $version: installing the app's pinned set into $venv"
+  if [ ! -f "$stamp" ] || [ "$root/app/pyproject.toml" -nt "$stamp" ] || [ "$root/app/requirements.lock" -nt "$stamp" ]; then
+    echo "matrix: Python $version: installing the app's locked set into $venv"
     rm -rf "$venv"
     "$python" -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check --editable "$root/app" pytest selenium
+    # The nodes' set as the lock gives it for this Python, hashes checked; then the app (editable) and
+    # the test tools, which are not the nodes'.
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes --requirement "$root/app/requirements.lock"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --editable "$root/app"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check pytest selenium
     touch "$stamp"
   fi
   suites=(app/tests tests/spark)

@@ -4,13 +4,16 @@ stop stream instances and nothing else."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shlex
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
+from packaging.utils import canonicalize_name
 from testinfra.host import Host
 
 if sys.version_info >= (3, 11):
@@ -20,7 +23,21 @@ else:  # pragma: no cover - the controller runs 3.11
 
 ROOT = Path(__file__).resolve().parents[3]
 PYPROJECT = ROOT / "app" / "pyproject.toml"
+LOCK = ROOT / "app" / "requirements.lock"
 STREAM_ID = "0123456789abcdef"
+
+
+def _load_wheel_requirements() -> ModuleType:
+    script = ROOT / "roles/zootopia/files/wheel_requirements.py"
+    spec = importlib.util.spec_from_file_location("wheel_requirements", script)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+wheel_requirements = _load_wheel_requirements()
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +76,34 @@ def test_app_and_pinned_dependencies_import(host: Host, venv_python: str, pinned
     installed = json.loads(result.stdout)
     assert {name: installed[name] for name in pinned} == pinned
     assert installed["zootopia"]
+
+
+def test_the_venv_holds_the_locked_set_from_a_hashed_wheelhouse(host: Host, venv_python: str) -> None:
+    """The venv has exactly the lock's pins for this node's Python and machine (markers evaluated for the
+    node), from a wheelhouse whose requirements give every wheel's sha256, which the files match (pip
+    installs with --require-hashes)."""
+    python = host.run(f"{venv_python} -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'").stdout.strip()
+    machine = host.run("uname -m").stdout.strip()
+    wheels, built = wheel_requirements.select(LOCK.read_text(encoding="utf-8"), python, machine, {"docopt", "hdfs"})
+    locked = {line.split(" ")[0] for line in wheels + built}
+    listed = host.run(f"{venv_python} -m pip list --format=json --disable-pip-version-check")
+    assert listed.rc == 0, listed.stderr
+    tools = {"pip", "setuptools", "wheel", "zootopia"}
+    installed = {
+        f"{canonicalize_name(d['name'])}=={d['version']}" for d in json.loads(listed.stdout) if d["name"] not in tools
+    }
+    assert installed == locked
+    wheelhouse = "/var/cache/zootopia/wheelhouse"
+    requirements = host.file(f"{wheelhouse}/requirements.txt").content_string.splitlines()
+    sums = host.run(f"cd {wheelhouse} && sha256sum *.whl")
+    assert sums.rc == 0, sums.stderr
+    files = {}
+    for line in sums.stdout.splitlines():
+        digest, name = line.split()
+        distribution, version = name.split("-")[:2]
+        files[f"{canonicalize_name(distribution)}=={version}"] = digest
+    assert sorted(requirements) == sorted(f"{pin} --hash=sha256:{digest}" for pin, digest in files.items())
+    assert set(files) - {pin for pin in files if pin.startswith("zootopia==")} == locked
 
 
 def test_settings_load_with_the_apps_own_loader(
