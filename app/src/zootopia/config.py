@@ -105,6 +105,27 @@ class CacheSettings:
 
 
 @dataclass(frozen=True)
+class LimitSettings:
+    """Bounds on third-party input, each far above the real data's largest (docs/architecture.md): what
+    passes one is set aside as a reject naming it, never sent, read whole or expanded."""
+
+    # meta.xml is read whole (and parsed, entities refused): the largest real one is 33.6 KB.
+    meta_xml_bytes: int = 1024**2
+    # One physical line of a core file: the largest real row is 11.2 KB.
+    line_bytes: int = 1024**2
+    # One field of a row: the largest real one is 9,030 characters.
+    field_chars: int = 128 * 1024
+    # One record as sent to Kafka (JSON): the largest real one is about 12.4 KB; the brokers take 1 MiB.
+    record_bytes: int = 256 * 1024
+    # A core file's uncompressed size over its compressed size: real ones are 8 to 10.
+    compression_ratio: int = 200
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            _check_count(f"limits.{item.name}", getattr(self, item.name))
+
+
+@dataclass(frozen=True)
 class PrestonSettings:
     jar: str = "/opt/zootopia/preston/preston.jar"
     java: str = "java"
@@ -177,6 +198,7 @@ class Settings:
     services: Services = field(default_factory=Services)
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
     preston: PrestonSettings = field(default_factory=PrestonSettings)
     hdfs: HdfsSettings = field(default_factory=HdfsSettings)
     consumer: ConsumerSettings = field(default_factory=ConsumerSettings)
@@ -188,6 +210,7 @@ class Settings:
             "services": Services,
             "kafka": KafkaSettings,
             "cache": CacheSettings,
+            "limits": LimitSettings,
             "preston": PrestonSettings,
             "hdfs": HdfsSettings,
             "consumer": ConsumerSettings,

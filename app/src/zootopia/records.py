@@ -61,6 +61,11 @@ class Record:
         return orjson.dumps({**self.fields, CONTENT_ID: self.content_id, ROW_TYPE: self.row_type})
 
 
+# The part of a set-aside row's text its reject keeps (a real row is at most 11.2 KB): a reject stays far
+# under the brokers' message size whatever the row.
+REJECT_RAW_CHARS = 64 * 1024
+
+
 @dataclass(frozen=True)
 class Malformed:
     """A row that cannot be a record: set aside with the reason, never sent as data."""

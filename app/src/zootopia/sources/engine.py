@@ -123,10 +123,10 @@ def _open(
         archive, identity = readers.open_zip_in_place(io.BufferedReader(ranged, _IN_PLACE_BUFFER))
         stack.enter_context(archive)
         ranged.stop_at([info.header_offset for info in archive.infolist()] + [archive.start_dir])
-        return identity, readers.zip_rows(archive, identity, resource.url)
+        return identity, readers.zip_rows(archive, identity, resource.url, settings.limits)
     stats.bytes += cached.size
     if resource.kind == "dwca":
-        return cached.sha256, readers.read_dwca(cached.path, cached.sha256, cache.work_dir)
+        return cached.sha256, readers.read_dwca(cached.path, cached.sha256, cache.work_dir, settings.limits)
     return cached.sha256, readers.read_idigbio_page(cached.path, cached.sha256)
 
 

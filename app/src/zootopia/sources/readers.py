@@ -23,25 +23,29 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any, Union
+from typing import IO, Any, AnyStr, Union
 
+import defusedxml
+import defusedxml.ElementTree
 from dwca.descriptors import ArchiveDescriptor, DataFileDescriptor
 from dwca.read import DwCAReader
 
-from zootopia.records import DWC, OCCURRENCE, Malformed, Position, Record
+from zootopia.config import LimitSettings
+from zootopia.records import DWC, OCCURRENCE, REJECT_RAW_CHARS, Malformed, Position, Record
 
 Row = Union[Record, Malformed]
 
 DCTERMS = "http://purl.org/dc/terms/"
 _IDIGBIO_PREFIXES = {"dwc": DWC, "dcterms": DCTERMS}
 _CHUNK = 1024 * 1024
+_LIMITS = LimitSettings()
 
 
 class ArchiveError(Exception):
     """The resource as a whole cannot be read (not an archive, no core file, not JSON ...)."""
 
 
-def read_dwca(path: Path, sha256: str, work_dir: Path | None = None) -> Iterator[Row]:
+def read_dwca(path: Path, sha256: str, work_dir: Path | None = None, limits: LimitSettings = _LIMITS) -> Iterator[Row]:
     """Every core row of the Darwin Core Archive at `path` (a zip or tar file whose sha256 is `sha256`).
 
     A zip's core file is read straight from the archive: nothing is unpacked, so the
@@ -49,10 +53,14 @@ def read_dwca(path: Path, sha256: str, work_dir: Path | None = None) -> Iterator
     directory under `work_dir` (default: the system's), removed when the iteration ends.
     """
     if zipfile.is_zipfile(path):
-        yield from _zip_rows(path, sha256)
+        yield from _zip_rows(path, sha256, limits)
         return
     with tempfile.TemporaryDirectory(prefix=work_prefix(), dir=work_dir) as work:
-        content = _extract(path, Path(work))
+        content = _extract(path, Path(work), limits)
+        meta = content / "meta.xml"
+        if meta.is_file():
+            with meta.open("rb") as member:
+                _check_meta(member.read(limits.meta_xml_bytes + 1), limits)
         try:
             reader = DwCAReader(str(content), skip_metadata=True)
         except Exception as error:  # whatever the library trips on, the archive is unusable
@@ -62,7 +70,7 @@ def read_dwca(path: Path, sha256: str, work_dir: Path | None = None) -> Iterator
             data_file = content / descriptor.file_location
             if not data_file.is_file():
                 raise ArchiveError(f"the core file {descriptor.file_location} is not in the archive")
-            yield from _core_rows(data_file.open, descriptor, sha256, f"hash://sha256/{sha256}")
+            yield from _core_rows(data_file.open, descriptor, sha256, f"hash://sha256/{sha256}", limits)
 
 
 def work_prefix() -> str:
@@ -70,13 +78,13 @@ def work_prefix() -> str:
     return f"zootopia-dwca-{os.getpid()}-"
 
 
-def _zip_rows(path: Path, sha256: str) -> Iterator[Row]:
+def _zip_rows(path: Path, sha256: str, limits: LimitSettings) -> Iterator[Row]:
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as error:
         raise ArchiveError(f"cannot open the zip: {error}") from error
     with archive:
-        yield from zip_rows(archive, sha256, f"hash://sha256/{sha256}")
+        yield from zip_rows(archive, sha256, f"hash://sha256/{sha256}", limits)
 
 
 def open_zip_in_place(file: IO[bytes]) -> tuple[zipfile.ZipFile, str]:
@@ -104,7 +112,7 @@ def listing_digest(archive: zipfile.ZipFile) -> str:
     return digest.hexdigest()
 
 
-def zip_rows(archive: zipfile.ZipFile, resource: str, origin: str) -> Iterator[Row]:
+def zip_rows(archive: zipfile.ZipFile, resource: str, origin: str, limits: LimitSettings = _LIMITS) -> Iterator[Row]:
     """Every core row of an open zip; positions name `resource`, content ids `origin`."""
     names = set(archive.namelist())
     # meta.xml at the root, or one folder down for archives zipped with their folder.
@@ -112,22 +120,51 @@ def zip_rows(archive: zipfile.ZipFile, resource: str, origin: str) -> Iterator[R
     if meta is None:
         raise ArchiveError("no meta.xml in the archive")
     folder = meta[: -len("meta.xml")]
+    _check_size("meta.xml", archive.getinfo(meta).file_size, limits)
+    with archive.open(meta) as member:  # the header's size may lie: never more than the bound plus one
+        text = _check_meta(member.read(limits.meta_xml_bytes + 1), limits)
     try:
-        descriptor = ArchiveDescriptor(archive.read(meta).decode("utf-8"), files_to_ignore=[]).core
+        descriptor = ArchiveDescriptor(text, files_to_ignore=[]).core
     except Exception as error:  # whatever the library trips on, the archive is unusable
         raise ArchiveError(f"meta.xml is not a readable descriptor: {type(error).__name__}: {error}") from error
     location = folder + descriptor.file_location
     if location not in names:
         raise ArchiveError(f"the core file {descriptor.file_location} is not in the archive")
+    core = archive.getinfo(location)
+    if core.file_size > limits.compression_ratio * max(core.compress_size, 1):
+        ratio = core.file_size / max(core.compress_size, 1)
+        raise ArchiveError(
+            f"the core file {descriptor.file_location} expands {ratio:.0f} times ({core.compress_size} to"
+            f" {core.file_size} bytes), over limits.compression_ratio ({limits.compression_ratio})"
+        )
 
     def open_core(mode: str = "rb", encoding: str = "utf-8", errors: str = "strict", newline: str = "") -> IO[Any]:
         raw = archive.open(location)
         return raw if mode == "rb" else io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline=newline)
 
     try:
-        yield from _core_rows(open_core, descriptor, resource, origin)
+        yield from _core_rows(open_core, descriptor, resource, origin, limits)
     except (zipfile.BadZipFile, zlib.error, EOFError) as error:
         raise ArchiveError(f"the core file is damaged: {error}") from error
+
+
+def _check_size(member: str, size: int, limits: LimitSettings) -> None:
+    if size > limits.meta_xml_bytes:
+        raise ArchiveError(f"{member} is {size} bytes, over limits.meta_xml_bytes ({limits.meta_xml_bytes})")
+
+
+def _check_meta(data: bytes, limits: LimitSettings) -> str:
+    """meta.xml's text, once it is known to be within its bound and to declare no entity and reference
+    no external one (defusedxml): the library then parses it with the standard library's parser."""
+    _check_size("meta.xml", len(data), limits)
+    try:
+        text = data.decode("utf-8")
+        defusedxml.ElementTree.fromstring(text)
+    except defusedxml.DefusedXmlException as error:
+        raise ArchiveError(f"meta.xml refused: {error}") from error
+    except Exception as error:  # not UTF-8, not well-formed XML
+        raise ArchiveError(f"meta.xml is not a readable descriptor: {type(error).__name__}: {error}") from error
+    return text
 
 
 def _is_nested_meta(name: str) -> bool:
@@ -166,18 +203,24 @@ def idigbio_fields(data: dict[str, Any]) -> dict[str, str | None]:
     return fields
 
 
-def _extract(path: Path, work: Path) -> Path:
-    """Unpack the archive into `work`; the directory holding meta.xml (or the data file)."""
+def _extract(path: Path, work: Path, limits: LimitSettings = _LIMITS) -> Path:
+    """Unpack the archive into `work`; the directory holding meta.xml (or the data file). What it
+    unpacks is bounded: limits.compression_ratio times the archive's size, every member together."""
+    budget = limits.compression_ratio * max(path.stat().st_size, 1)
     try:
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as archive:
-                archive.extractall(work, members=[name for name in archive.namelist() if _wanted(name)])
+                wanted = [info for info in archive.infolist() if _wanted(info.filename)]
+                _check_budget(sum(info.file_size for info in wanted), budget, limits)
+                archive.extractall(work, members=wanted)
         elif tarfile.is_tarfile(path):
             with tarfile.open(path) as archive:
+                members = list(_safe_members(archive))
+                _check_budget(sum(member.size for member in members), budget, limits)
                 if hasattr(tarfile, "data_filter"):  # 3.9.17+: the library's own safety net as well
-                    archive.extractall(work, members=_safe_members(archive), filter="data")
+                    archive.extractall(work, members=members, filter="data")
                 else:
-                    archive.extractall(work, members=_safe_members(archive))
+                    archive.extractall(work, members=members)
         else:
             raise ArchiveError("neither a zip nor a tar file")
     except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
@@ -187,6 +230,14 @@ def _extract(path: Path, work: Path) -> Path:
     if len(entries) == 1 and entries[0].is_dir():
         return entries[0]
     return work
+
+
+def _check_budget(size: int, budget: int, limits: LimitSettings) -> None:
+    if size > budget:
+        raise ArchiveError(
+            f"its members unpack to {size} bytes, over limits.compression_ratio ({limits.compression_ratio})"
+            f" times the archive's size ({budget} bytes)"
+        )
 
 
 def _wanted(name: str) -> bool:
@@ -209,7 +260,9 @@ def _safe_members(archive: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
 Opener = Callable[..., IO[Any]]
 
 
-def _core_rows(open_core: Opener, descriptor: DataFileDescriptor, resource: str, origin: str) -> Iterator[Row]:
+def _core_rows(
+    open_core: Opener, descriptor: DataFileDescriptor, resource: str, origin: str, limits: LimitSettings = _LIMITS
+) -> Iterator[Row]:
     encoding = descriptor.file_encoding or "utf-8"
     try:
         codecs.lookup(encoding)
@@ -221,7 +274,7 @@ def _core_rows(open_core: Opener, descriptor: DataFileDescriptor, resource: str,
     terms = TermMap(descriptor.fields)
     headers = descriptor.lines_to_ignore
     header_columns = 0
-    lines = _lines(open_core, encoding, descriptor.lines_terminated_by or "\n")
+    lines = _lines(open_core, encoding, descriptor.lines_terminated_by or "\n", limits.line_bytes)
     for index, (first_line, text, fields, problem) in enumerate(_split(lines, descriptor)):
         if index < headers:
             # The first header line tells how many columns every row must have.
@@ -234,8 +287,13 @@ def _core_rows(open_core: Opener, descriptor: DataFileDescriptor, resource: str,
             problem = f"{len(fields)} columns where the header has {header_columns}"
         if problem is None and len(fields) < terms.required_columns:
             problem = f"{len(fields)} columns where meta.xml maps {terms.required_columns}"
+        # Only a row longer than the bound can hold a field longer than it: one comparison a row.
+        if problem is None and len(text) > limits.field_chars:
+            longest = max(len(value) for value in fields)
+            if longest > limits.field_chars:
+                problem = f"a field of {longest} characters, over limits.field_chars ({limits.field_chars})"
         if problem is not None:
-            yield Malformed(text, problem, position)
+            yield Malformed(text[:REJECT_RAW_CHARS], problem, position)
             continue
         yield Record(terms.data(fields), prefix + str(first_line), row_type, position)
 
@@ -278,16 +336,27 @@ Line = tuple[int, str, Union[str, None]]
 SplitRow = tuple[int, str, list[str], Union[str, None]]
 
 
-def _lines(open_core: Opener, encoding: str, terminator: str) -> Iterator[Line]:
-    """Physical lines without their terminator; a line that does not decode says why."""
+def _lines(open_core: Opener, encoding: str, terminator: str, limit: int = _LIMITS.line_bytes) -> Iterator[Line]:
+    """Physical lines without their terminator; a line that does not decode, or is longer than `limit`
+    (bytes; characters where the encoding is not ASCII-compatible), says why. Memory holds one line of
+    at most `limit`: a longer one is passed over up to its end, and only its start is kept."""
     if "\n".encode(encoding) != b"\n":
         # Not ASCII-compatible (UTF-16 ...): bytes cannot be split before decoding.
         with open_core("r", encoding=encoding, errors="replace", newline=terminator) as text:
-            for number, decoded in enumerate(text, start=1):
+            number = 0
+            while decoded := text.readline(limit + 1):
+                number += 1
+                if len(decoded) > limit and not decoded.endswith(terminator[-1]):
+                    chars = len(decoded) + _pass_line(lambda: text.readline(_CHUNK), terminator[-1])
+                    yield number, decoded[:REJECT_RAW_CHARS], _too_long(chars, limit, "characters")
+                    continue
                 yield number, _strip(decoded, terminator), None
         return
     with open_core("rb") as raw:
-        for number, line in enumerate(_raw_lines(raw, terminator.encode(encoding)), start=1):
+        for number, (line, size) in enumerate(_raw_lines(raw, terminator.encode(encoding), limit), start=1):
+            if size is not None:
+                yield number, line.decode(encoding, errors="replace"), _too_long(size, limit, "bytes")
+                continue
             try:
                 yield number, line.decode(encoding), None
             except UnicodeDecodeError as error:
@@ -296,18 +365,54 @@ def _lines(open_core: Opener, encoding: str, terminator: str) -> Iterator[Line]:
                 yield number, line.decode(encoding, errors="replace"), problem
 
 
-def _raw_lines(raw: IO[bytes], terminator: bytes) -> Iterator[bytes]:
+def _too_long(size: int, limit: int, unit: str) -> str:
+    return f"a line of {size} {unit}, over limits.line_bytes ({limit})"
+
+
+def _pass_line(read: Callable[[], AnyStr], end: AnyStr) -> int:
+    """Reads past the rest of a line (chunk by chunk, nothing kept): how much there was before its end."""
+    passed = 0
+    while chunk := read():
+        passed += len(chunk)
+        if chunk.endswith(end):
+            return passed - len(end)
+    return passed
+
+
+# A physical line's bytes, and None, or for a line over the bound, its start and its whole size.
+RawLine = tuple[bytes, Union[int, None]]
+
+
+def _raw_lines(raw: IO[bytes], terminator: bytes, limit: int = _LIMITS.line_bytes) -> Iterator[RawLine]:
     if terminator in (b"\n", b"\r\n"):
-        for line in raw:
-            yield line.rstrip(b"\n").rstrip(b"\r")
+        while line := raw.readline(limit + 1):
+            if len(line) > limit and not line.endswith(b"\n"):
+                size = len(line) + _pass_line(lambda: raw.readline(_CHUNK), b"\n")
+                yield line[:REJECT_RAW_CHARS], size
+                continue
+            yield line.rstrip(b"\n").rstrip(b"\r"), None
         return
     pending = b""
+    # The start and size so far of a line over the bound whose end has not come yet.
+    over: tuple[bytes, int] | None = None
     for chunk in iter(lambda: raw.read(_CHUNK), b""):
         pending += chunk
         *complete, pending = pending.split(terminator)
-        yield from complete
-    if pending:
-        yield pending
+        for line in complete:
+            if over is not None:
+                yield over[0], over[1] + len(line)
+                over = None
+            elif len(line) > limit:
+                yield line[:REJECT_RAW_CHARS], len(line)
+            else:
+                yield line, None
+        if len(pending) > limit:
+            over = (pending[:REJECT_RAW_CHARS], len(pending)) if over is None else (over[0], over[1] + len(pending))
+            pending = b""
+    if over is not None:
+        yield over[0], over[1] + len(pending)
+    elif pending:
+        yield (pending, None) if len(pending) <= limit else (pending[:REJECT_RAW_CHARS], len(pending))
 
 
 def _strip(line: str, terminator: str) -> str:

@@ -21,7 +21,7 @@ from kafka import KafkaProducer
 
 from zootopia.config import Settings
 from zootopia.kafka_clients import producer, read_compacted, scan_compacted
-from zootopia.records import WHOLE_RESOURCE, Malformed, Record, ResourceDone, StreamItem
+from zootopia.records import REJECT_RAW_CHARS, WHOLE_RESOURCE, Malformed, Record, ResourceDone, StreamItem
 from zootopia.streams.backpressure import Backpressure, Lag
 from zootopia.streams.progress import Progress, mark_done, short, url_key
 from zootopia.streams.registry import Source
@@ -136,13 +136,16 @@ def run(
                     outcome.skipped += 1
                     continue
                 value = item.to_json()
-                client.send(source.topic, key=key, value=value)
-                outcome.bytes += len(key) + len(value)
-                progress.advance(item.position)
-                progress.records += 1
-                outcome.sent += 1
-                pending += 1
-            elif isinstance(item, Malformed):
+                if len(value) <= settings.limits.record_bytes:
+                    client.send(source.topic, key=key, value=value)
+                    outcome.bytes += len(key) + len(value)
+                    progress.advance(item.position)
+                    progress.records += 1
+                    outcome.sent += 1
+                    pending += 1
+                else:
+                    item = oversized(item, value, settings.limits.record_bytes)
+            if isinstance(item, Malformed):
                 if item.position is not None and progress.covers(item.position):
                     outcome.skipped += 1
                     continue
@@ -241,7 +244,14 @@ def _commit(client: KafkaProducer, settings: Settings, progress: Progress) -> No
     client.commit_transaction()
 
 
+def oversized(record: Record, value: bytes, bound: int) -> Malformed:
+    """A record larger than the bound, as the reject that takes its place (with the start of its JSON)."""
+    reason = f"a record of {len(value)} bytes, over limits.record_bytes ({bound})"
+    return Malformed(value[:REJECT_RAW_CHARS].decode("utf-8", errors="replace"), reason, record.position)
+
+
 def _reject(source: Source, item: Malformed) -> bytes:
     where = None if item.position is None else item.position.__dict__
-    body = {"source": source.url, "reason": item.reason, "raw": item.raw, "position": where}
+    # The raw text's start only: a reject stays under the brokers' message size whatever was set aside.
+    body = {"source": source.url, "reason": item.reason, "raw": item.raw[:REJECT_RAW_CHARS], "position": where}
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
