@@ -6,13 +6,16 @@ $ZOOTOPIA_CONFIG, or /etc/zootopia/zootopia.json.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 from urllib.parse import urlsplit
+
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 DEFAULT_PATH = Path("/etc/zootopia/zootopia.json")
 
@@ -126,6 +129,35 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class EgressSettings:
+    """Where a stream may connect besides public addresses, and the public ones it never may."""
+
+    # Addresses, networks or address:port pairs a stream may reach though not public (a local mirror).
+    allowed: list[str] = field(default_factory=list)
+    # Public addresses a stream never connects to: the cluster's own.
+    refused: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for entry in [*self.allowed, *self.refused]:
+            parse_endpoint(entry)
+
+
+def parse_endpoint(entry: str) -> tuple[IPNetwork, int | None]:
+    """An address, a network (CIDR) or an address and port (`10.0.0.5:8088`, `[fd00::5]:8088`)."""
+    text, port = str(entry).strip(), None
+    try:
+        if text.startswith("["):
+            text, _, rest = text[1:].partition("]")
+            port = int(rest[1:]) if rest.startswith(":") else None
+        elif text.count(":") == 1:
+            text, _, number = text.partition(":")
+            port = int(number)
+        return ipaddress.ip_network(text, strict=False), port
+    except ValueError:
+        raise ValueError(f"egress: {entry!r} is not an address, a network or an address:port") from None
+
+
+@dataclass(frozen=True)
 class PrestonSettings:
     jar: str = "/opt/zootopia/preston/preston.jar"
     java: str = "java"
@@ -199,6 +231,7 @@ class Settings:
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    egress: EgressSettings = field(default_factory=EgressSettings)
     preston: PrestonSettings = field(default_factory=PrestonSettings)
     hdfs: HdfsSettings = field(default_factory=HdfsSettings)
     consumer: ConsumerSettings = field(default_factory=ConsumerSettings)
@@ -211,6 +244,7 @@ class Settings:
             "kafka": KafkaSettings,
             "cache": CacheSettings,
             "limits": LimitSettings,
+            "egress": EgressSettings,
             "preston": PrestonSettings,
             "hdfs": HdfsSettings,
             "consumer": ConsumerSettings,

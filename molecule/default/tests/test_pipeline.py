@@ -494,6 +494,40 @@ def test_values_that_are_not_records_are_counted_as_rejects_by_the_consumer(stre
     wait_for("7 rejects counted", lambda: windows()[-1]["cumulative"]["rejects"] == before + 7, 300)
 
 
+# URLs an operator's CLI may be given that a stream must not reach, and why each is refused.
+REFUSED = {
+    "http://127.0.0.1:8088/gbif/large/1MiB.zip": "(127.0.0.1 is loopback)",
+    "http://172.30.80.11:9870/webhdfs/v1/zootopia?op=OPEN&user.name=hdfs": "(172.30.80.11 is one of the cluster's own",
+    "http://169.254.169.254/latest/meta-data/dwca.zip": "(169.254.169.254 is link-local)",
+}
+
+
+def test_streams_refuse_loopback_a_nodes_webhdfs_and_the_metadata_address(streamed: list[dict[str, Any]]) -> None:
+    """Added with the operator's CLI on a node: each stream sets its URL aside, refused by the egress
+    rules before connecting, and sends no record."""
+    for url in REFUSED:
+        on("node0", f"{ZOOTOPIA} streams add --topic gbif '{url}'")
+    try:
+        rows = {row["url"]: row for row in streams() if row["url"] in REFUSED}
+        assert set(rows) == set(REFUSED)
+        wait_for(
+            "the three streams exhausted",
+            lambda: all(row["state"] == "done" for row in streams() if row["url"] in REFUSED),
+            180,
+        )
+        done = {row["url"]: (row["records"], row["rejects"]) for row in streams() if row["url"] in REFUSED}
+        assert done == dict.fromkeys(REFUSED, (0, 1))
+        script = READ_REJECTS.format(login=kafka_login("admin")).replace("'", "'\\''")
+        for url, why in REFUSED.items():
+            rejects = json.loads(on("node0", f"{APP_PYTHON} -c '{script}' '{url}'"))
+            assert len(rejects) == 1, rejects
+            assert "refused by the egress rules" in rejects[0]["reason"], rejects
+            assert why in rejects[0]["reason"], rejects
+    finally:
+        for url in REFUSED:
+            on("node0", f"{ZOOTOPIA} streams remove --if-active '{url}'", check=False)
+
+
 def test_a_source_removed_by_the_playbook_stops_and_the_rest_survive_a_node_restart() -> None:
     rows = {row["url"]: row for row in streams()}
     removed = playbook("playbooks/streams.yml", "-e", json.dumps({"streams_remove": ["https://idigbio.org"]}))

@@ -27,14 +27,15 @@ def engine_items(settings: Settings, source: registry.Source, progress: Progress
         from zootopia.sources.preston import preston_stream
 
         return preston_stream(source.url, settings, Path(settings.preston.work_dir) / source.id)
-    import requests
-
+    from zootopia.sources import egress
     from zootopia.sources.cache import ContentCache
     from zootopia.sources.engine import builtin_stream
 
     cache = ContentCache(Path(settings.cache.dir), settings.cache.max_bytes)
+    # Every connection the stream makes (registry pages, archives, redirects) is checked (sources/egress.py).
+    session = egress.session(settings.egress)
     return builtin_stream(
-        source.url, settings, cache, requests.Session(), finished=progress.finished_url, sent=progress.sent_whole
+        source.url, settings, cache, session, finished=progress.finished_url, sent=progress.sent_whole
     )
 
 
