@@ -1,18 +1,26 @@
 """The streams' egress rules against real connections on loopback: refused unless allowed, on redirects
-too, and before any packet for an address refused by name; the settings' entries checked when loaded."""
+and for archives a registry page names too, and before any packet for an address refused by name; the
+settings' entries checked when loaded."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
 import requests
+from werkzeug.serving import make_server
 
-from zootopia.config import EgressSettings, Settings
+from zootopia.config import EgressSettings, Services, Settings
+from zootopia.mirror import create_app
+from zootopia.records import Malformed, Record
 from zootopia.sources import egress
+from zootopia.sources.cache import ContentCache
+from zootopia.sources.engine import EngineStats, builtin_stream
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -112,3 +120,26 @@ def test_rules_allow_public_addresses() -> None:
 def test_a_wrong_entry_is_a_settings_error(entry: str) -> None:
     with pytest.raises(ValueError, match=f"egress: '{entry}' is not an address, a network or an address:port"):
         Settings.from_dict({"egress": {"allowed": [entry]}})
+
+
+def test_a_registry_page_naming_a_refused_host_has_its_archives_set_aside(data_dir: Path, tmp_path: Path) -> None:
+    """The registry (allowed) lists archives on 169.254.169.254: each is set aside, refused before
+    connecting, and the crawl goes on to the next; nothing is sent."""
+    server = make_server("127.0.0.1", 0, create_app(data_dir, "http://169.254.169.254"), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.port}"
+        services = Services(gbif=f"{base}/gbif", obis=f"{base}/obis", idigbio=f"{base}/idigbio", timeout_seconds=30)
+        rules = EgressSettings(allowed=[f"127.0.0.1:{server.port}"])
+        settings = replace(Settings(), services=services, egress=rules)
+        cache = ContentCache(tmp_path / "cache", 10**9)
+        with egress.session(settings.egress) as session:
+            items = list(builtin_stream("https://gbif.org", settings, cache, session, EngineStats()))
+    finally:
+        server.shutdown()
+    set_aside = [item for item in items if isinstance(item, Malformed)]
+    assert [item for item in items if isinstance(item, Record)] == []
+    assert len(set_aside) == len(list((data_dir / "gbif").glob("*.zip")))
+    for item in set_aside:
+        assert item.raw.startswith("http://169.254.169.254/gbif/")
+        assert "refused by the egress rules: 169.254.169.254:80 (169.254.169.254 is link-local)" in item.reason
