@@ -24,9 +24,9 @@ import requests
 
 from zootopia.config import Settings
 from zootopia.records import WHOLE_RESOURCE, Malformed, Position, Record, ResourceDone, StreamItem
-from zootopia.sources import crawl, readers
+from zootopia.sources import crawl, readers, sequential
 from zootopia.sources.cache import CacheError, CacheFull, ContentCache
-from zootopia.sources.ranged import RangedFile
+from zootopia.sources.ranged import RangedFile, RangeUnsupported
 
 # Reads of an archive in place are buffered so: zipfile's many small header reads cost no request each.
 _IN_PLACE_BUFFER = 256 * 1024
@@ -43,6 +43,8 @@ class EngineStats:
     passed_over: int = 0
     # Archives larger than the cache, read in place by range requests.
     in_place: int = 0
+    # Archives larger than the cache read as they download (no range requests, or not a zip).
+    sequential: int = 0
 
 
 def builtin_stream(
@@ -117,10 +119,15 @@ def _open(
     except CacheFull:
         if resource.kind != "dwca":
             raise
+        try:
+            ranged = stack.enter_context(RangedFile(resource.url, session, timeout))
+            archive, identity = readers.open_zip_in_place(io.BufferedReader(ranged, _IN_PLACE_BUFFER))
+        except (RangeUnsupported, readers.NotAZip):
+            # No ranges, or a tar.gz: read as it downloads, twice (sources/sequential.py).
+            stats.sequential += 1
+            return sequential.open_archive(resource.url, session, timeout, settings.limits)
         stats.in_place += 1
-        ranged = stack.enter_context(RangedFile(resource.url, session, timeout))
         stats.bytes += ranged.size
-        archive, identity = readers.open_zip_in_place(io.BufferedReader(ranged, _IN_PLACE_BUFFER))
         stack.enter_context(archive)
         ranged.stop_at([info.header_offset for info in archive.infolist()] + [archive.start_dir])
         return identity, readers.zip_rows(archive, identity, resource.url, settings.limits)

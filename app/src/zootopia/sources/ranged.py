@@ -6,8 +6,9 @@ requests. A member read from start to end costs one request per span, and the
 spans double (up to 16 MiB) while the reads stay sequential, so a core file of
 hundreds of GB takes few requests and only the memory of one span's buffer.
 Members that are not read (verbatim.txt, multimedia, per-dataset EML) are never
-downloaded. A tar.gz is one gzip stream that cannot be entered in the middle:
-it is only read through the cache.
+downloaded. A tar.gz is one gzip stream that cannot be entered in the middle,
+and some hosts answer no range request: both are read as they download instead
+(sources/sequential.py).
 """
 
 from __future__ import annotations
@@ -141,9 +142,8 @@ class RangedFile(io.RawIOBase):
         """The total size a 206 answer gives, after checking it answers the range asked for."""
         if response.status_code == 200:
             raise RangeUnsupported(
-                f"{self.url} is larger than the cache and its server does not answer range requests"
-                " (HTTP 200 to a Range request): it can be read neither in place nor through the cache;"
-                " raise cache.max_bytes above its size to read it"
+                f"{self.url} answered a range request with the whole resource (HTTP 200): its server, or a"
+                " proxy on the way, does not answer range requests"
             )
         if response.status_code != 206:
             raise FetchError(f"range request to {self.url} answered HTTP {response.status_code}")

@@ -45,6 +45,10 @@ class ArchiveError(Exception):
     """The resource as a whole cannot be read (not an archive, no core file, not JSON ...)."""
 
 
+class NotAZip(ArchiveError):  # noqa: N818 - what the bytes are not
+    """An archive to be read in place is not a zip (a tar.gz: it is read as it downloads instead)."""
+
+
 def read_dwca(path: Path, sha256: str, work_dir: Path | None = None, limits: LimitSettings = _LIMITS) -> Iterator[Row]:
     """Every core row of the Darwin Core Archive at `path` (a zip or tar file whose sha256 is `sha256`).
 
@@ -60,7 +64,7 @@ def read_dwca(path: Path, sha256: str, work_dir: Path | None = None, limits: Lim
         meta = content / "meta.xml"
         if meta.is_file():
             with meta.open("rb") as member:
-                _check_meta(member.read(limits.meta_xml_bytes + 1), limits)
+                check_meta(member.read(limits.meta_xml_bytes + 1), limits)
         try:
             reader = DwCAReader(str(content), skip_metadata=True)
         except Exception as error:  # whatever the library trips on, the archive is unusable
@@ -70,7 +74,7 @@ def read_dwca(path: Path, sha256: str, work_dir: Path | None = None, limits: Lim
             data_file = content / descriptor.file_location
             if not data_file.is_file():
                 raise ArchiveError(f"the core file {descriptor.file_location} is not in the archive")
-            yield from _core_rows(data_file.open, descriptor, sha256, f"hash://sha256/{sha256}", limits)
+            yield from core_rows(data_file.open, descriptor, sha256, f"hash://sha256/{sha256}", limits)
 
 
 def work_prefix() -> str:
@@ -93,10 +97,7 @@ def open_zip_in_place(file: IO[bytes]) -> tuple[zipfile.ZipFile, str]:
     try:
         archive = zipfile.ZipFile(file)
     except zipfile.BadZipFile as error:
-        raise ArchiveError(
-            "larger than the cache and not a zip: a tar.gz is one compressed stream that cannot be read in"
-            " parts, so it is read only through the cache; raise cache.max_bytes above its size to read it"
-        ) from error
+        raise NotAZip(f"larger than the cache and not a zip: {error}") from error
     except OSError as error:
         raise ArchiveError(f"cannot open the zip: {error}") from error
     return archive, listing_digest(archive)
@@ -122,7 +123,7 @@ def zip_rows(archive: zipfile.ZipFile, resource: str, origin: str, limits: Limit
     folder = meta[: -len("meta.xml")]
     _check_size("meta.xml", archive.getinfo(meta).file_size, limits)
     with archive.open(meta) as member:  # the header's size may lie: never more than the bound plus one
-        text = _check_meta(member.read(limits.meta_xml_bytes + 1), limits)
+        text = check_meta(member.read(limits.meta_xml_bytes + 1), limits)
     try:
         descriptor = ArchiveDescriptor(text, files_to_ignore=[]).core
     except Exception as error:  # whatever the library trips on, the archive is unusable
@@ -143,7 +144,7 @@ def zip_rows(archive: zipfile.ZipFile, resource: str, origin: str, limits: Limit
         return raw if mode == "rb" else io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline=newline)
 
     try:
-        yield from _core_rows(open_core, descriptor, resource, origin, limits)
+        yield from core_rows(open_core, descriptor, resource, origin, limits)
     except (zipfile.BadZipFile, zlib.error, EOFError) as error:
         raise ArchiveError(f"the core file is damaged: {error}") from error
 
@@ -153,7 +154,7 @@ def _check_size(member: str, size: int, limits: LimitSettings) -> None:
         raise ArchiveError(f"{member} is {size} bytes, over limits.meta_xml_bytes ({limits.meta_xml_bytes})")
 
 
-def _check_meta(data: bytes, limits: LimitSettings) -> str:
+def check_meta(data: bytes, limits: LimitSettings) -> str:
     """meta.xml's text, once it is known to be within its bound and to declare no entity and reference
     no external one (defusedxml): the library then parses it with the standard library's parser."""
     _check_size("meta.xml", len(data), limits)
@@ -260,7 +261,7 @@ def _safe_members(archive: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
 Opener = Callable[..., IO[Any]]
 
 
-def _core_rows(
+def core_rows(
     open_core: Opener, descriptor: DataFileDescriptor, resource: str, origin: str, limits: LimitSettings = _LIMITS
 ) -> Iterator[Row]:
     encoding = descriptor.file_encoding or "utf-8"
