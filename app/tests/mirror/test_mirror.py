@@ -6,8 +6,11 @@ Expected values are computed here from the data files, independently of the mirr
 from __future__ import annotations
 
 import gzip
+import io
 import json
+import tarfile
 import tempfile
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -436,3 +439,19 @@ def test_bad_requests_get_a_json_error(client: FlaskClient, path: str, status: i
     assert isinstance(body, dict)
     assert isinstance(body["error"], str)
     assert body["error"]
+
+
+def test_a_large_archive_with_ranges_without_them_and_as_a_tar_gz(client: FlaskClient) -> None:
+    ranged = client.get("/gbif/large/2MiB.zip", headers={"Range": "bytes=0-9"})
+    assert (ranged.status_code, len(ranged.data)) == (206, 10)
+    whole = client.get("/gbif/large/2MiB.zip?ranges=no", headers={"Range": "bytes=0-9"})
+    assert whole.status_code == 200
+    assert len(whole.data) >= 2 * 1024 * 1024
+    with zipfile.ZipFile(io.BytesIO(whole.data)) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    tar = client.get("/gbif/large/2MiB.tar.gz")
+    assert tar.status_code == 200
+    with tarfile.open(fileobj=io.BytesIO(tar.data), mode="r:gz") as opened:
+        names = opened.getnames()
+        assert {name: opened.extractfile(name).read() for name in names} == members  # type: ignore[union-attr]
+    assert names[-1] == "metadata.xml"  # meta.xml and metadata.xml last, as in the zip

@@ -5,7 +5,8 @@ stream reads it in place by range requests; it is SIGKILLed halfway and restarte
 record must be counted exactly once, against ground truth computed here from the file, and the
 cache's disk, sampled every second on the stream's node, must never pass its bound; nor may any
 data-topic partition's segments on any broker, sampled as often, pass their disk budget: 4/3 of the
-retention (its retention and two segments: roles/kafka/vars).
+retention (its retention and two segments: roles/kafka/vars). Then archives from a host that answers
+no range request, and a tar.gz, read as they download, SIGKILLed and resumed the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import groundtruth
+import pytest
 from controller import (
     ZOOTOPIA,
     disk_budget,
@@ -170,6 +172,64 @@ def streamed(url: str, settings: dict[str, Any], truth: groundtruth.Truth) -> No
     assert not over, f"partitions over their disk budget while streaming (peak, budget, where): {over}\n" + journal(
         row["node"], unit, 40
     )
+
+
+@pytest.mark.parametrize("form", ["zip?ranges=no", "tar.gz"])
+def test_an_archive_from_a_host_without_ranges_streams_exactly_once_after_a_kill(form: str, tmp_path: Path) -> None:
+    """Twice the cache, served whole to every request (a zip from a host that ignores Range; a tar.gz,
+    one gzip stream): read as it downloads (two downloads, nothing cached), SIGKILLed a third of the way
+    and restarted by systemd; every record counted once, against ground truth from the zip (the tar.gz
+    holds the same members)."""
+    settings = json.loads(on("node0", "cat /etc/zootopia/zootopia.json"))
+    bound = settings["cache"]["max_bytes"]
+    base = f"{settings['services']['gbif']}/large/{math.ceil(2 * bound / MEBIBYTE)}MiB"
+    fetch = f"import sys, urllib.request; sys.stdout.buffer.write(urllib.request.urlopen('{base}.zip').read())"
+    archive = tmp_path / "large.zip"
+    archive.write_bytes(
+        subprocess.run(["docker", "exec", "node0", "python3", "-c", fetch], capture_output=True, check=True).stdout
+    )
+    truth = groundtruth.archive(archive)
+    url = f"{base}.{form}"
+    on("node0", f"{ZOOTOPIA} streams add --topic gbif '{url}'")
+    try:
+        row = next(r for r in streams() if r["url"] == url)
+        unit = f"zootopia-stream@{row['id']}"
+        peaks: list[int] = []
+        stop = threading.Event()
+        sampler = threading.Thread(target=sampled_usage, args=(row["node"], settings["cache"]["dir"], stop, peaks))
+        sampler.start()
+        try:
+            wait_for(
+                "a third of the archive sent",
+                lambda: next(r for r in streams() if r["url"] == url)["records"] >= truth.records // 3,
+                600,
+                every=1,
+                explain=lambda: journal(row["node"], unit),
+            )
+            on(row["node"], f"systemctl kill --signal=KILL {unit}")
+            wait_for(
+                "the stream exhausted",
+                lambda: next(r for r in streams() if r["url"] == url)["state"] == "done",
+                600,
+                explain=lambda: journal(row["node"], unit),
+            )
+            wait_for(f"its {truth.records} records counted", lambda: counted(url)["records"] >= truth.records, 300)
+        finally:
+            stop.set()
+            sampler.join()
+        restarts = int(on(row["node"], f"systemctl show -p NRestarts --value {unit}"))
+        done = next(r for r in streams() if r["url"] == url)
+        found = counted(url)
+    finally:
+        on("node0", f"{ZOOTOPIA} streams remove --if-active '{url}'", check=False)
+    assert restarts >= 1, "the SIGKILL restarted the stream"
+    assert (done["records"], done["rejects"]) == (truth.records, 0)
+    assert (found["records"], found["kingdoms"], found["species"]) == (
+        truth.records,
+        truth.kingdoms,
+        len(truth.species),
+    )
+    assert max(peaks) <= bound, f"the cache's disk reached {max(peaks)} bytes, over its bound of {bound}"
 
 
 def test_by_the_end_retention_deleted_only_counted_records_within_every_bound() -> None:

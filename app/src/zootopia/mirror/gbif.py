@@ -70,9 +70,17 @@ def blueprint(archives: list[GbifArchive], base_url: str, gbif_dir: Path, scale_
 
     @bp.get("/large/<int:mebibytes>MiB.zip")
     def large_archive(mebibytes: int) -> Response:
-        # An archive larger than the streams' cache, read in place by range requests (send_file answers them).
+        # An archive larger than the streams' cache, read in place by range requests (send_file answers
+        # them); with ?ranges=no, the whole file to every request, as many hosts answer.
         path = large.path(mebibytes)
-        return send_file(path, mimetype="application/zip", download_name=path.name, max_age=0)
+        ranges = request.args.get("ranges", "yes") != "no"
+        return send_file(path, mimetype="application/zip", download_name=path.name, max_age=0, conditional=ranges)
+
+    @bp.get("/large/<int:mebibytes>MiB.tar.gz")
+    def large_tar(mebibytes: int) -> Response:
+        # The same members as a tar.gz: one gzip stream, read as it downloads whatever the host answers.
+        path = large.tar_path(mebibytes)
+        return send_file(path, mimetype="application/gzip", download_name=path.name, max_age=0)
 
     @bp.get("/archives/<name>")
     def archive(name: str) -> Response:

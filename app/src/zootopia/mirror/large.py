@@ -5,11 +5,14 @@ then its rows again and again, the two files in step, until the archive has
 the size asked; meta.xml and metadata.xml come last, after the data files, as
 they may in a real archive. Stored, not deflated, so the size asked is rows'
 bytes (deflated, the same size would take about 9 times the rows). Built once
-per size, on first request, and served from disk with range support.
+per size, on first request, and served from disk with range support (or, asked with
+`?ranges=no`, as a host that answers no range request would); the same members
+as a tar.gz on request.
 """
 
 from __future__ import annotations
 
+import tarfile
 import tempfile
 import threading
 import zipfile
@@ -42,6 +45,22 @@ class LargeArchives:
                 self._dir = self._dir or Path(tempfile.mkdtemp(prefix="zootopia-mirror-large-"))
                 self._built[mebibytes] = build(self._source, mebibytes * _MEBIBYTE, self._dir / f"{mebibytes}MiB.zip")
             return self._built[mebibytes]
+
+    def tar_path(self, mebibytes: int) -> Path:
+        """The same archive's members as a tar.gz (meta.xml last too), built on first request."""
+        source = self.path(mebibytes)
+        target = source.with_name(f"{mebibytes}MiB.tar.gz")
+        with self._lock:
+            if not target.is_file():
+                partial = target.with_suffix(".partial")
+                with zipfile.ZipFile(source) as archive, tarfile.open(partial, "w:gz") as tar:
+                    for info in archive.infolist():
+                        entry = tarfile.TarInfo(info.filename)
+                        entry.size = info.file_size
+                        with archive.open(info) as member:  # member by member: memory holds a buffer
+                            tar.addfile(entry, member)
+                partial.rename(target)
+            return target
 
 
 def build(source: Path, size: int, target: Path) -> Path:
