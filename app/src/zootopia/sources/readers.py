@@ -386,6 +386,8 @@ RawLine = tuple[bytes, Union[int, None]]
 
 def _raw_lines(raw: IO[bytes], terminator: bytes, limit: int = _LIMITS.line_bytes) -> Iterator[RawLine]:
     if terminator in (b"\n", b"\r\n"):
+        # readline(limit) of a BufferedReader scans its buffer in C; a zip member's own is Python.
+        raw = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw, _CHUNK)  # type: ignore[type-var]
         while line := raw.readline(limit + 1):
             if len(line) > limit and not line.endswith(b"\n"):
                 size = len(line) + _pass_line(lambda: raw.readline(_CHUNK), b"\n")
