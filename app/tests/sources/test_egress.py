@@ -66,6 +66,17 @@ def test_loopback_is_refused_and_nothing_is_read(servers: tuple[int, int]) -> No
     assert _Handler.hits == []
 
 
+def test_a_proxy_in_the_environment_is_not_a_way_around(
+    servers: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = servers
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{second}")  # an allowed "proxy"
+    session = egress.session(EgressSettings(allowed=[f"127.0.0.1:{second}"]))
+    with pytest.raises(requests.ConnectionError, match=r"\(127.0.0.1 is loopback\)"):
+        session.get(f"http://127.0.0.1:{first}/archive.zip", timeout=5)
+    assert _Handler.hits == []
+
+
 def test_an_allowed_address_and_port_is_read(servers: tuple[int, int]) -> None:
     first, _ = servers
     response = egress.session(EgressSettings(allowed=[f"127.0.0.1:{first}"])).get(

@@ -69,6 +69,9 @@ def _kind(address: Address) -> str | None:
 def session(settings: EgressSettings) -> requests.Session:
     """A requests session whose every connection is checked against the rules."""
     checked = requests.Session()
+    # No proxy from the environment: a proxied connection would go through a pool these rules do not
+    # check, to the proxy's address instead of the archive's.
+    checked.trust_env = False
     adapter = _Adapter(Rules(settings))
     checked.mount("http://", adapter)
     checked.mount("https://", adapter)
