@@ -4,14 +4,13 @@ hashes, and the selection of the nodes' set from the app's lock for each support
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+import repository_module
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -23,16 +22,7 @@ CONTROLLER_LOCK = ROOT / "requirements.lock"
 SDISTS = {"docopt", "hdfs"}
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("wheel_requirements", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-wheel_requirements = _load()
+wheel_requirements = repository_module.load("wheel_requirements", "roles/zootopia/files/wheel_requirements.py")
 
 
 def _pins(lock: Path) -> dict[str, set[str]]:

@@ -4,15 +4,14 @@ stop stream instances and nothing else."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shlex
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+import repository_module
 from packaging.utils import canonicalize_name
 from testinfra.host import Host
 
@@ -27,17 +26,7 @@ LOCK = ROOT / "app" / "requirements.lock"
 STREAM_ID = "0123456789abcdef"
 
 
-def _load_wheel_requirements() -> ModuleType:
-    script = ROOT / "roles/zootopia/files/wheel_requirements.py"
-    spec = importlib.util.spec_from_file_location("wheel_requirements", script)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-wheel_requirements = _load_wheel_requirements()
+wheel_requirements = repository_module.load("wheel_requirements", "roles/zootopia/files/wheel_requirements.py")
 
 
 @pytest.fixture(scope="module")

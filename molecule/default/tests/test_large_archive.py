@@ -55,6 +55,16 @@ def sampled_partitions(stop: threading.Event, peaks: Counter[str], seen: dict[st
         stop.wait(1)
 
 
+def fetched(url: str, tmp_path: Path) -> Path:
+    """The archive at `url`, fetched from the mirror on node0 as a stream would: ground truth's file."""
+    fetch = f"import sys, urllib.request; sys.stdout.buffer.write(urllib.request.urlopen('{url}').read())"
+    archive = tmp_path / "large.zip"
+    archive.write_bytes(
+        subprocess.run(["docker", "exec", "node0", "python3", "-c", fetch], capture_output=True, check=True).stdout
+    )
+    return archive
+
+
 def counted(url: str) -> dict[str, Any]:
     """Records, kingdoms and the last cumulative species of one source, over every window."""
     result: dict[str, Any] = {"records": 0, "kingdoms": Counter(), "species": 0}
@@ -71,12 +81,7 @@ def test_an_archive_ten_times_the_cache_streams_exactly_once_within_the_cache_bo
     settings = json.loads(on("node0", "cat /etc/zootopia/zootopia.json"))
     bound = settings["cache"]["max_bytes"]
     url = f"{settings['services']['gbif']}/large/{math.ceil(10 * bound / MEBIBYTE)}MiB.zip"
-    # Ground truth from the file itself, fetched from the mirror as the stream will.
-    fetch = f"import sys, urllib.request; sys.stdout.buffer.write(urllib.request.urlopen('{url}').read())"
-    archive = tmp_path / "large.zip"
-    archive.write_bytes(
-        subprocess.run(["docker", "exec", "node0", "python3", "-c", fetch], capture_output=True, check=True).stdout
-    )
+    archive = fetched(url, tmp_path)
     assert archive.stat().st_size >= 10 * bound
     truth = groundtruth.archive(archive)
 
@@ -183,12 +188,7 @@ def test_an_archive_from_a_host_without_ranges_streams_exactly_once_after_a_kill
     settings = json.loads(on("node0", "cat /etc/zootopia/zootopia.json"))
     bound = settings["cache"]["max_bytes"]
     base = f"{settings['services']['gbif']}/large/{math.ceil(2 * bound / MEBIBYTE)}MiB"
-    fetch = f"import sys, urllib.request; sys.stdout.buffer.write(urllib.request.urlopen('{base}.zip').read())"
-    archive = tmp_path / "large.zip"
-    archive.write_bytes(
-        subprocess.run(["docker", "exec", "node0", "python3", "-c", fetch], capture_output=True, check=True).stdout
-    )
-    truth = groundtruth.archive(archive)
+    truth = groundtruth.archive(fetched(f"{base}.zip", tmp_path))
     url = f"{base}.{form}"
     on("node0", f"{ZOOTOPIA} streams add --topic gbif '{url}'")
     try:
