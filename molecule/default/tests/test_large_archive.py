@@ -5,8 +5,8 @@ stream reads it in place by range requests; it is SIGKILLed halfway and restarte
 record must be counted exactly once, against ground truth computed here from the file, and the
 cache's disk, sampled every second on the stream's node, must never pass its bound; nor may any
 data-topic partition's segments on any broker, sampled as often, pass their disk budget: 4/3 of the
-retention (its retention and two segments: roles/kafka/vars). Then archives from a host that answers
-no range request, and a tar.gz, read as they download, SIGKILLed and resumed the same way.
+retention (its retention and two segments: roles/kafka/vars). Then an archive from a host that answers
+no range request, read as it downloads, SIGKILLed and resumed the same way.
 """
 
 from __future__ import annotations
@@ -184,10 +184,9 @@ def streamed(url: str, settings: dict[str, Any], truth: groundtruth.Truth) -> No
 # extension files its meta.xml names and the mirror's archive lacks (CI rehearsal 42; issue 33's note).
 @pytest.mark.parametrize("form", ["zip?ranges=no"])
 def test_an_archive_from_a_host_without_ranges_streams_exactly_once_after_a_kill(form: str, tmp_path: Path) -> None:
-    """Twice the cache, served whole to every request (a zip from a host that ignores Range; a tar.gz,
-    one gzip stream): read as it downloads (two downloads, nothing cached), SIGKILLed a third of the way
-    and restarted by systemd; every record counted once, against ground truth from the zip (the tar.gz
-    holds the same members)."""
+    """Twice the cache, served whole to every request (a zip from a host that ignores Range): read as it
+    downloads (two downloads, nothing cached), SIGKILLed a third of the way and restarted by systemd;
+    every record counted once, against ground truth from the zip."""
     settings = json.loads(on("node0", "cat /etc/zootopia/zootopia.json"))
     bound = settings["cache"]["max_bytes"]
     base = f"{settings['services']['gbif']}/large/{math.ceil(2 * bound / MEBIBYTE)}MiB"
