@@ -174,15 +174,18 @@ def _version(response: requests.Response) -> str:
 
 
 class _Peeked:
-    """An iterator of chunks whose first bytes can be looked at before it is consumed."""
+    """An iterator of chunks whose first bytes can be looked at before it is consumed (once: iterating
+    it again, as the drain after the members does, goes on where the first iteration stopped)."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = chunks
         self.head = next(chunks, b"")
+        self._pending = self.head
 
     def __iter__(self) -> Iterator[bytes]:
-        if self.head:
-            yield self.head
+        pending, self._pending = self._pending, b""
+        if pending:
+            yield pending
         yield from self._chunks
 
 
