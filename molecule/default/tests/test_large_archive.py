@@ -98,7 +98,7 @@ def streamed(url: str, settings: dict[str, Any], truth: groundtruth.Truth) -> No
     bound = settings["cache"]["max_bytes"]
     row = next(r for r in streams() if r["url"] == url)
     # The listing is polled every second on two busy cores: one that fails is a probe missed, told
-    # in a timeout's explanation, not the test's end (CI stop 35: one failed and the stream ran on).
+    # in a timeout's explanation, not the test's end (and the caller removes the stream whatever fails).
     missed: list[str] = []
 
     def state() -> dict[str, Any]:
@@ -181,7 +181,7 @@ def streamed(url: str, settings: dict[str, Any], truth: groundtruth.Truth) -> No
 
 # The tar.gz form is checked by app/tests/sources/test_sequential.py only: the mirror's 6MiB.tar.gz
 # compresses below the cache and went through it, where python-dwca-reader refused it for the
-# extension files its meta.xml names and the mirror's archive lacks (CI rehearsal 42; issue 33's note).
+# extension files its meta.xml names and the mirror's archive lacks.
 @pytest.mark.parametrize("form", ["zip?ranges=no"])
 def test_an_archive_from_a_host_without_ranges_streams_exactly_once_after_a_kill(form: str, tmp_path: Path) -> None:
     """Twice the cache, served whole to every request (a zip from a host that ignores Range): read as it
